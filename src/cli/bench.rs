@@ -1,0 +1,96 @@
+//! `neuralhead bench`: GPU skinning per frame against the f64 CPU reference, per rig,
+//! measured in the same run.
+
+use std::time::Instant;
+
+use clap::Args;
+
+use super::rig_args::load_rig;
+use crate::gpu::{AdapterChoice, Gpu};
+use crate::rig::params::{Resolved, RigParams};
+use crate::rig::skin_cpu;
+use crate::rig::skin_gpu::GpuSkinner;
+use crate::rig::{Rig, RigKind};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Frames timed per path (after warm-up).
+    #[arg(long, default_value_t = 50)]
+    pub frames: usize,
+    /// Rigs to time: `default` and/or rig files (e.g. your converted FLAME).
+    #[arg(long = "rig", default_values_t = vec!["default".to_string()])]
+    pub rigs: Vec<String>,
+}
+
+pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.frames > 0, "--frames must be at least 1");
+    let gpu = Gpu::new(adapter)?;
+    println!("adapter: {}", gpu.describe());
+    println!(
+        "{:<28} {:>9} {:>8} {:>12} {:>12} {:>8}",
+        "rig", "vertices", "frames", "gpu ms/frame", "cpu ms/frame", "cpu/gpu"
+    );
+    for name in &args.rigs {
+        let rig = load_rig(name)?;
+        let frames = varied_params(&rig, args.frames);
+        let skinner = GpuSkinner::new(rig.clone(), &frames[0], &gpu.burn);
+        // Warm-up compiles the pipeline.
+        let _ = skinner.skin(&frames[0]).0.into_data();
+
+        let start = Instant::now();
+        for p in &frames {
+            // Each frame is read back, as the viewer's mesh overlay and landmark users do.
+            let (vertices, landmarks) = skinner.skin(p);
+            let _ = (vertices.into_data(), landmarks.into_data());
+        }
+        let gpu_ms = start.elapsed().as_secs_f64() * 1e3 / frames.len() as f64;
+
+        let start = Instant::now();
+        for p in &frames {
+            std::hint::black_box(skin_cpu::skin(&rig, p));
+        }
+        let cpu_ms = start.elapsed().as_secs_f64() * 1e3 / frames.len() as f64;
+        println!(
+            "{:<28} {:>9} {:>8} {:>12.3} {:>12.3} {:>8.2}",
+            short(name),
+            rig.num_vertices(),
+            frames.len(),
+            gpu_ms,
+            cpu_ms,
+            cpu_ms / gpu_ms
+        );
+    }
+    Ok(())
+}
+
+/// A sweep of expressions and jaw angles, so no frame repeats the previous one.
+fn varied_params(rig: &Rig, count: usize) -> Vec<Resolved> {
+    (0..count)
+        .map(|i| {
+            let t = i as f32 / count as f32;
+            let mut params = RigParams {
+                jaw: [0.3 * t, 0.0, 0.0],
+                ..Default::default()
+            };
+            params.eyes.left = [0.1 * t, -0.2 * t, 0.0];
+            params.eyes.right = params.eyes.left;
+            for k in 0..rig.expression_basis.count.min(10) {
+                let w = match rig.kind {
+                    RigKind::Default => t,
+                    RigKind::Flame2020 => 2.0 * t - 1.0,
+                };
+                params.expression.insert(rig.expression_names[k].clone(), w);
+            }
+            params
+                .resolve(rig)
+                .expect("generated parameters are valid")
+                .0
+        })
+        .collect()
+}
+
+fn short(name: &str) -> String {
+    std::path::Path::new(name)
+        .file_name()
+        .map_or(name.into(), |n| n.to_string_lossy().into_owned())
+}

@@ -1,0 +1,100 @@
+//! The command line: `render`, `bench`, `inspect`, `adapters`.
+
+pub mod bench;
+pub mod render;
+pub mod rig_args;
+
+use clap::{Parser, Subcommand};
+
+use crate::gpu::AdapterChoice;
+
+#[derive(Parser)]
+#[command(
+    name = "neuralhead",
+    version,
+    about = "Animatable 3D-aware head avatars (Next3D + FADM), in real time"
+)]
+pub struct Cli {
+    /// GPU adapter: auto, cpu, an index from `neuralhead adapters`, or part of its name.
+    #[arg(long, global = true, default_value = "auto")]
+    pub adapter: AdapterChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Render one frame to a PNG (for now the shaded mesh preview with a UV checker).
+    Render(render::RenderArgs),
+    /// Time GPU skinning against the CPU reference, for the default rig and a FLAME file.
+    Bench(bench::BenchArgs),
+    /// Describe a rig file: sizes, expression names, joints.
+    Inspect {
+        /// A rig file, or `default`.
+        rig: String,
+    },
+    /// List the GPU adapters this machine offers.
+    Adapters,
+    /// Re-author the embedded default rig from assets/canonical_face.json.
+    #[command(hide = true)]
+    BuildDefaultRig {
+        #[arg(long, default_value = crate::rig::default_rig::ASSET_PATH)]
+        out: std::path::PathBuf,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Render(args) => render::run(&cli.adapter, &args),
+        Command::Bench(args) => bench::run(&cli.adapter, &args),
+        Command::Inspect { rig } => {
+            print!("{}", describe(&*rig_args::load_rig(&rig)?));
+            Ok(())
+        }
+        Command::Adapters => {
+            let adapters = crate::gpu::list_adapters();
+            if adapters.is_empty() {
+                anyhow::bail!(crate::gpu::GpuError::NoAdapter);
+            }
+            adapters.iter().for_each(|a| println!("{a}"));
+            Ok(())
+        }
+        Command::BuildDefaultRig { out } => {
+            let rig = crate::rig::default_rig::build();
+            crate::rig::file::save(&rig, &out)?;
+            println!(
+                "wrote {} ({} vertices, {} expressions)",
+                out.display(),
+                rig.num_vertices(),
+                rig.expression_names.len()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn describe(rig: &crate::rig::Rig) -> String {
+    format!(
+        "kind: {:?}\nsource: {}\nvertices: {}\nfaces: {}\nUV coordinates: {}\nshape components: {}\n\
+         expression components: {}\nexpressions: {}\npose correctives: {}\njoints: {}\nlandmarks: {}\n\
+         UV mask: {}\n",
+        rig.kind,
+        rig.source,
+        rig.num_vertices(),
+        rig.faces.len(),
+        rig.uvs.len(),
+        rig.shape_basis.count,
+        rig.expression_basis.count,
+        if rig.kind == crate::rig::RigKind::Default {
+            rig.expression_names.join(", ")
+        } else {
+            "by index".into()
+        },
+        rig.pose_basis.count,
+        crate::rig::model::JOINT_NAMES.join(", "),
+        rig.landmarks.len(),
+        rig.uv_mask
+            .as_ref()
+            .map_or("none".into(), |m| format!("{}×{}", m.width, m.height)),
+    )
+}

@@ -1,0 +1,7 @@
+//! The GPU side: one shared wgpu device, and WGSL compute kernels over burn tensors.
+
+mod device;
+pub mod kernel;
+pub mod shaders;
+
+pub use device::{AdapterChoice, Gpu, GpuError, list_adapters};

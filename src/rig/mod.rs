@@ -1,0 +1,13 @@
+//! Head rigs: the data model (FLAME-compatible), the file format, parameters, and skinning
+//! on the CPU (f64 reference) and the GPU (WGSL).
+
+pub mod default_rig;
+pub mod file;
+pub mod model;
+pub mod params;
+pub mod rotation;
+pub mod skin_cpu;
+pub mod skin_gpu;
+
+pub use model::{Rig, RigKind};
+pub use params::{Identity, RigParams};

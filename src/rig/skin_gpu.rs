@@ -1,0 +1,189 @@
+//! GPU skinning: `shaders/skin.wgsl` as a burn op, plus the per-frame joint math on the CPU
+//! (five joints: microseconds) that feeds it.
+
+use std::sync::Arc;
+
+use burn::backend::wgpu::{CubeBackend, CubeTensor};
+use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
+use burn::tensor::{Device, Shape, Tensor, TensorData};
+
+use super::model::{NUM_JOINTS, Rig};
+use super::params::Resolved;
+use super::rotation::rodrigues;
+use super::skin_cpu::{identity_vertices, joint_transforms, pose_feature, regress_joints};
+use crate::gpu::kernel::{contiguous, empty_f32, expect_shape, grid_1d, launch};
+use crate::gpu::shaders;
+
+#[backend_extension(Cube, Fusion: cfg(feature = "fusion"))]
+pub trait SkinOps: Backend {
+    /// Skinned vertices followed by landmarks, `[V + L, 3]`.
+    #[fusion(shape = skinned_shape(rest, landmarks), dtype = rest)]
+    fn skin(
+        rest: FloatTensor<Self>,
+        basis: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        landmarks: FloatTensor<Self>,
+        frame: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+fn skinned_shape(rest: &Shape, landmarks: &Shape) -> Shape {
+    Shape::new([rest[0] + landmarks[0], 3])
+}
+
+impl SkinOps for CubeBackend {
+    fn skin(
+        rest: CubeTensor,
+        basis: CubeTensor,
+        weights: CubeTensor,
+        landmarks: CubeTensor,
+        frame: CubeTensor,
+    ) -> CubeTensor {
+        let [rest, basis, weights, landmarks, frame] =
+            [rest, basis, weights, landmarks, frame].map(contiguous);
+        let v = rest.meta.shape()[0];
+        let k = basis.meta.shape()[0];
+        let j = weights.meta.shape()[1];
+        let l = landmarks.meta.shape()[0];
+        expect_shape("rest", &rest, &[v, 3]);
+        expect_shape("basis", &basis, &[k, v * 3]);
+        expect_shape("weights", &weights, &[v, j]);
+        expect_shape("landmarks", &landmarks, &[l, 6]);
+        expect_shape("frame", &frame, &[k + 12 * j]);
+        let out = empty_f32(
+            &rest,
+            skinned_shape(rest.meta.shape(), landmarks.meta.shape()),
+        );
+        let kernel = shaders::skin(v, k, j, l);
+        let count = grid_1d(v + l, kernel.workgroup_size);
+        launch(
+            kernel,
+            count,
+            &[&rest, &basis, &weights, &landmarks, &frame, &out],
+        );
+        out
+    }
+}
+
+/// A rig's skinning data on the GPU, for one identity. Create it once per rig and identity;
+/// each frame then uploads only `K + 12·J` floats.
+pub struct GpuSkinner {
+    rig: Arc<Rig>,
+    device: Device,
+    rest: Tensor<2>,
+    basis: Tensor<2>,
+    weights: Tensor<2>,
+    landmarks: Tensor<2>,
+    /// Joint locations of the identity, and their change per expression component.
+    joints_rest: [[f64; 3]; NUM_JOINTS],
+    joints_per_expression: Vec<[[f64; 3]; NUM_JOINTS]>,
+}
+
+impl GpuSkinner {
+    pub fn new(rig: Arc<Rig>, identity: &Resolved, device: &Device) -> Self {
+        let v = rig.num_vertices();
+        let k = rig.expression_basis.count + rig.pose_basis.count;
+        // Component-major so that neighbouring invocations read neighbouring floats.
+        let mut basis = vec![0.0f32; k * v * 3];
+        for (offset, b) in [
+            (0, &rig.expression_basis),
+            (rig.expression_basis.count, &rig.pose_basis),
+        ] {
+            for row in 0..v * 3 {
+                for c in 0..b.count {
+                    basis[(offset + c) * v * 3 + row] = b.data[row * b.count + c];
+                }
+            }
+        }
+        let landmarks: Vec<f32> = rig
+            .landmark_vertices()
+            .iter()
+            .flat_map(|(ids, bary)| {
+                [
+                    ids[0] as f32,
+                    ids[1] as f32,
+                    ids[2] as f32,
+                    bary[0],
+                    bary[1],
+                    bary[2],
+                ]
+            })
+            .collect();
+        let upload = |data: Vec<f32>, shape: [usize; 2]| {
+            Tensor::<2>::from_data(TensorData::new(data, shape), device)
+        };
+        let joints_per_expression = (0..rig.expression_basis.count)
+            .map(|e| {
+                let column: Vec<[f64; 3]> = (0..v)
+                    .map(|i| [0, 1, 2].map(|a| f64::from(rig.expression_basis.at(i, a, e))))
+                    .collect();
+                regress_joints(&rig, &column)
+            })
+            .collect();
+        let mut skinner = Self {
+            device: device.clone(),
+            rest: upload(vec![0.0; v * 3], [v, 3]),
+            basis: upload(basis, [k, v * 3]),
+            weights: upload(rig.skin_weights.clone(), [v, rig.num_joints()]),
+            landmarks: upload(landmarks, [rig.landmarks.len(), 6]),
+            joints_rest: [[0.0; 3]; NUM_JOINTS],
+            joints_per_expression,
+            rig,
+        };
+        skinner.set_identity(identity);
+        skinner
+    }
+
+    pub fn rig(&self) -> &Arc<Rig> {
+        &self.rig
+    }
+
+    /// Uploads a new identity (shape coefficients or offset field); expressions keep working.
+    pub fn set_identity(&mut self, identity: &Resolved) {
+        let rest = identity_vertices(&self.rig, identity);
+        self.joints_rest = regress_joints(&self.rig, &rest);
+        let flat: Vec<f32> = rest.iter().flatten().map(|&x| x as f32).collect();
+        let v = self.rig.num_vertices();
+        self.rest = Tensor::from_data(TensorData::new(flat, [v, 3]), &self.device);
+    }
+
+    /// The per-frame input of the kernel: coefficients, then one 3×4 transform per joint.
+    pub fn frame(&self, params: &Resolved) -> Vec<f32> {
+        let mut joints = self.joints_rest;
+        for (per_unit, &w) in self.joints_per_expression.iter().zip(&params.expression) {
+            if w != 0.0 {
+                for (joint, delta) in joints.iter_mut().zip(per_unit) {
+                    for a in 0..3 {
+                        joint[a] += w * delta[a];
+                    }
+                }
+            }
+        }
+        let rotations = params.joints.map(rodrigues);
+        let transforms = joint_transforms(&self.rig, &rotations, &joints);
+        let mut frame: Vec<f32> = params.expression.iter().map(|&x| x as f32).collect();
+        if self.rig.pose_basis.count > 0 {
+            frame.extend(pose_feature(&rotations).iter().map(|&x| x as f32));
+        }
+        frame.extend(transforms.iter().flatten().flatten().map(|&x| x as f32));
+        frame
+    }
+
+    /// Skinned vertices `[V, 3]` and landmarks `[68, 3]`, computed on the GPU (lazily, like
+    /// any burn op: read them or sync the device to wait).
+    pub fn skin(&self, params: &Resolved) -> (Tensor<2>, Tensor<2>) {
+        let frame = self.frame(params);
+        let len = frame.len();
+        let frame = Tensor::<1>::from_data(TensorData::new(frame, [len]), &self.device);
+        let out = Tensor::<2>::from_dispatch(<Dispatch as SkinOps>::skin(
+            self.rest.clone().into_dispatch(),
+            self.basis.clone().into_dispatch(),
+            self.weights.clone().into_dispatch(),
+            self.landmarks.clone().into_dispatch(),
+            frame.into_dispatch(),
+        ));
+        let v = self.rig.num_vertices();
+        let total = v + self.rig.landmarks.len();
+        (out.clone().slice([0..v, 0..3]), out.slice([v..total, 0..3]))
+    }
+}

@@ -1,0 +1,112 @@
+//! `neuralhead render` end to end on the default rig, and its errors on bad input.
+
+use std::process::Command;
+
+fn neuralhead(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_neuralhead"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn render(out: &std::path::Path, extra: &[&str]) -> image::RgbImage {
+    let mut args = vec!["render", "--size", "128", "--out", out.to_str().unwrap()];
+    args.extend(extra);
+    let result = neuralhead(&args);
+    assert!(
+        result.status.success(),
+        "render failed: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    image::open(out).unwrap().to_rgb8()
+}
+
+/// Mean absolute difference over a window of the two images (0–255).
+fn difference(
+    a: &image::RgbImage,
+    b: &image::RgbImage,
+    x: std::ops::Range<u32>,
+    y: std::ops::Range<u32>,
+) -> f64 {
+    let mut sum = 0.0;
+    let mut n = 0.0;
+    for j in y {
+        for i in x.clone() {
+            for c in 0..3 {
+                sum += (f64::from(a.get_pixel(i, j)[c]) - f64::from(b.get_pixel(i, j)[c])).abs();
+                n += 1.0;
+            }
+        }
+    }
+    sum / n
+}
+
+#[test]
+fn expressions_change_the_right_regions() {
+    let dir = std::env::temp_dir().join(format!("neuralhead-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let neutral = render(&dir.join("neutral.png"), &[]);
+    let jaw = render(&dir.join("jaw.png"), &["--exp", "jawOpen=1"]);
+    let blink = render(
+        &dir.join("blink.png"),
+        &["--exp", "eyeBlink_L=1", "--exp", "eyeBlink_R=1"],
+    );
+    // The face fills the middle; the mouth sits in the lower part, the eyes above the middle.
+    let (mouth_rows, eye_rows) = (72..100, 44..62);
+    let mouth_change = difference(&neutral, &jaw, 40..88, mouth_rows.clone());
+    let eyes_by_jaw = difference(&neutral, &jaw, 30..98, eye_rows.clone());
+    let eye_change = difference(&neutral, &blink, 30..98, eye_rows);
+    let mouth_by_blink = difference(&neutral, &blink, 40..88, mouth_rows);
+    eprintln!(
+        "jaw: mouth {mouth_change:.1}, eyes {eyes_by_jaw:.1}; blink: eyes {eye_change:.1}, mouth {mouth_by_blink:.1}"
+    );
+    assert!(
+        mouth_change > 5.0 * eyes_by_jaw.max(0.5),
+        "jawOpen should change the mouth, not the eyes"
+    );
+    assert!(
+        eye_change > 5.0 * mouth_by_blink.max(0.5),
+        "blinking should change the eyes, not the mouth"
+    );
+    // Background in the corner, face in the centre.
+    assert!(neutral.get_pixel(2, 2)[0] < 40 && neutral.get_pixel(64, 64)[0] > 80);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn bad_input_is_a_message_not_a_panic() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "render",
+                "--rig",
+                "/nonexistent.safetensors",
+                "--out",
+                "/tmp/x.png",
+            ],
+            "cannot read the rig file",
+        ),
+        (
+            &["render", "--exp", "grin=1", "--out", "/tmp/x.png"],
+            "has no expression `grin`",
+        ),
+        (
+            &["render", "--exp", "jawOpen", "--out", "/tmp/x.png"],
+            "expected NAME=VALUE",
+        ),
+        (
+            &["render", "--size", "100000", "--out", "/tmp/x.png"],
+            "--size",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = neuralhead(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "{args:?}: expected `{message}` in: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    }
+}
