@@ -1,6 +1,7 @@
 //! neuralhead: a real-time viewer for animatable 3D-aware head avatars (Next3D + FADM),
 //! on burn's wgpu backend and hand-written WGSL compute shaders.
 
+pub mod app;
 pub mod cli;
 pub mod gpu;
 pub mod io;

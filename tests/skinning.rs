@@ -111,6 +111,6 @@ fn gpu_matches_cpu_on_the_default_rig() {
 #[test]
 fn gpu_matches_cpu_on_a_flame_sized_rig() {
     let mut rng = common::rng("flame-like rig");
-    let rig = Arc::new(common::random_flame_like_rig(&mut rng, 5023));
+    let rig = Arc::new(common::random_flame_like_rig(&mut rng));
     check(rig, &mut rng, 3);
 }

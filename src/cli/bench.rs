@@ -17,8 +17,9 @@ pub struct BenchArgs {
     /// Frames timed per path (after warm-up).
     #[arg(long, default_value_t = 50)]
     pub frames: usize,
-    /// Rigs to time: `default` and/or rig files (e.g. your converted FLAME).
-    #[arg(long = "rig", default_values_t = vec!["default".to_string()])]
+    /// Rigs to time: `default`, `synthetic-flame` (FLAME 2020's sizes, random contents)
+    /// and/or rig files such as your converted FLAME.
+    #[arg(long = "rig", default_values_t = vec!["default".to_string(), super::rig_args::SYNTHETIC_FLAME.to_string()])]
     pub rigs: Vec<String>,
 }
 

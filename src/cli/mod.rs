@@ -19,11 +19,17 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "auto")]
     pub adapter: AdapterChoice,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Open the viewer window (the default).
+    View {
+        /// Save the first finished frame of the window to this PNG and exit (smoke tests).
+        #[arg(long)]
+        screenshot: Option<std::path::PathBuf>,
+    },
     /// Render one frame to a PNG (for now the shaded mesh preview with a UV checker).
     Render(render::RenderArgs),
     /// Time GPU skinning against the CPU reference, for the default rig and a FLAME file.
@@ -44,7 +50,8 @@ pub enum Command {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    match cli.command.unwrap_or(Command::View { screenshot: None }) {
+        Command::View { screenshot } => crate::app::run(&cli.adapter, screenshot),
         Command::Render(args) => render::run(&cli.adapter, &args),
         Command::Bench(args) => bench::run(&cli.adapter, &args),
         Command::Inspect { rig } => {

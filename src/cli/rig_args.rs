@@ -6,11 +6,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 
-use crate::rig::{Rig, RigParams, default_rig, file};
+use crate::rig::{Rig, RigParams, default_rig, file, synthetic};
+
+/// Random contents with FLAME 2020's sizes: for benchmarks without the licensed model.
+pub const SYNTHETIC_FLAME: &str = "synthetic-flame";
 
 #[derive(Args, Debug, Clone)]
 pub struct RigArgs {
-    /// `default` (the embedded rig) or a rig file made by tools/convert_flame.py.
+    /// `default` (the embedded rig), a rig file made by tools/convert_flame.py, or
+    /// `synthetic-flame` (FLAME's sizes, random contents; for timing only).
     #[arg(long, default_value = "default")]
     pub rig: String,
     /// Start from a JSON file in the RigParams schema (identity, expression, jaw, eyes, neck).
@@ -73,8 +77,15 @@ impl RigArgs {
 
 /// `default` or a path to a rig file.
 pub fn load_rig(name: &str) -> anyhow::Result<Arc<Rig>> {
-    if name == "default" {
-        return Ok(default_rig::embedded());
+    match name {
+        "default" => return Ok(default_rig::embedded()),
+        SYNTHETIC_FLAME => {
+            return Ok(Arc::new(synthetic::flame_sized(
+                0,
+                synthetic::FLAME_VERTICES,
+            )));
+        }
+        _ => {}
     }
     Ok(Arc::new(file::load(Path::new(name))?))
 }

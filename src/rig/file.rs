@@ -278,7 +278,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn has(&self, name: &str) -> bool {
-        self.st.names().iter().any(|n| *n == name)
+        self.st.names().contains(&name)
     }
 
     fn view(&self, name: &str, expected: &[Option<usize>]) -> Result<TensorView<'_>, RigFileError> {

@@ -8,6 +8,7 @@ pub mod params;
 pub mod rotation;
 pub mod skin_cpu;
 pub mod skin_gpu;
+pub mod synthetic;
 
 pub use model::{Rig, RigKind};
 pub use params::{Identity, RigParams};

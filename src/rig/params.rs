@@ -56,6 +56,9 @@ pub enum ParamError {
     Identity(String),
 }
 
+/// Shape coefficients and, for the default rig, the per-vertex offset field.
+type IdentityParts = (Vec<f64>, Option<Vec<[f64; 3]>>);
+
 /// Parameters resolved against one rig, in f64, ready for skinning.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
@@ -117,8 +120,8 @@ impl RigParams {
             ) else {
                 continue; // `Rig::validate` rejects such drivers.
             };
-            for axis in 0..3 {
-                joints[j][axis] += expression[e] * f64::from(driver.axis_angle[axis]);
+            for (angle, &per_unit) in joints[j].iter_mut().zip(&driver.axis_angle) {
+                *angle += expression[e] * f64::from(per_unit);
             }
         }
         Ok((
@@ -136,7 +139,7 @@ impl RigParams {
         &self,
         rig: &Rig,
         warnings: &mut Vec<String>,
-    ) -> Result<(Vec<f64>, Option<Vec<[f64; 3]>>), ParamError> {
+    ) -> Result<IdentityParts, ParamError> {
         let mut shape = vec![0.0; rig.shape_basis.count];
         match &self.identity {
             Identity::Neutral => Ok((shape, None)),

@@ -84,8 +84,8 @@ pub fn build() -> Rig {
     };
     for (k, shape) in shapes.iter().enumerate() {
         let mut put = |v: usize, d: V3| {
-            for a in 0..3 {
-                expression.data[(v * 3 + a) * shapes.len() + k] = d[a] as f32;
+            for (a, x) in d.iter().enumerate() {
+                expression.data[(v * 3 + a) * shapes.len() + k] = *x as f32;
             }
         };
         for (v, &d) in shape.offsets.iter().enumerate() {
