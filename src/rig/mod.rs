@@ -3,6 +3,7 @@
 
 pub mod default_rig;
 pub mod file;
+pub mod jacobian;
 pub mod model;
 pub mod params;
 pub mod rotation;
