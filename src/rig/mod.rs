@@ -1,6 +1,7 @@
 //! Head rigs: the data model (FLAME-compatible), the file format, parameters, and skinning
 //! on the CPU (f64 reference) and the GPU (WGSL).
 
+pub mod attributes;
 pub mod default_rig;
 pub mod file;
 pub mod jacobian;

@@ -134,50 +134,32 @@ impl Author<'_> {
         self.corner_shape([0.0015, -0.0055, -0.001], 0.03)
     }
 
-    fn mouth_left(&self) -> Vec<V3> {
+    /// Moves every lip vertex by `motion(vertex, position relative to the lip centre)`.
+    fn lip_shape(&self, motion: impl Fn(usize, V3) -> V3) -> Vec<V3> {
+        let c = self.lip_centre();
         let controls: Vec<(usize, V3)> = self
             .ids(&LIP_GROUPS)
             .into_iter()
-            .map(|i| (i, [0.0055, 0.0, 0.0]))
+            .map(|i| (i, motion(i, sub(self.p(i), c))))
             .collect();
         self.surface.spread(&controls, 0.025)
+    }
+
+    fn mouth_left(&self) -> Vec<V3> {
+        self.lip_shape(|_, _| [0.0055, 0.0, 0.0])
     }
 
     fn pucker(&self) -> Vec<V3> {
-        let c = self.lip_centre();
-        let controls: Vec<(usize, V3)> = self
-            .ids(&LIP_GROUPS)
-            .into_iter()
-            .map(|i| {
-                let p = self.p(i);
-                (i, [-(p[0] - c[0]) * 0.35, -(p[1] - c[1]) * 0.1, 0.007])
-            })
-            .collect();
-        self.surface.spread(&controls, 0.025)
+        self.lip_shape(|_, r| [-r[0] * 0.35, -r[1] * 0.1, 0.007])
     }
 
+    /// Lips flare forward and part, the inner edges more than the outer.
     fn funnel(&self) -> Vec<V3> {
-        let c = self.lip_centre();
-        let controls: Vec<(usize, V3)> = self
-            .ids(&LIP_GROUPS)
-            .into_iter()
-            .map(|i| {
-                let p = self.p(i);
-                let upper = p[1] > c[1];
-                let inner = self.face.group("lips_inner_upper").contains(&(i as u32))
-                    || self.face.group("lips_inner_lower").contains(&(i as u32));
-                let open = if inner { 0.004 } else { 0.002 };
-                (
-                    i,
-                    [
-                        -(p[0] - c[0]) * 0.22,
-                        if upper { open } else { -open },
-                        0.005,
-                    ],
-                )
-            })
-            .collect();
-        self.surface.spread(&controls, 0.025)
+        let inner = self.ids(&["lips_inner_upper", "lips_inner_lower"]);
+        self.lip_shape(|i, r| {
+            let open: f64 = if inner.contains(&i) { 0.004 } else { 0.002 };
+            [-r[0] * 0.22, if r[1] > 0.0 { open } else { -open }, 0.005]
+        })
     }
 
     fn brow(&self, ids: &[usize], motion: impl Fn(V3) -> V3, radius: f64) -> Vec<V3> {
