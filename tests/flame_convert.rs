@@ -127,6 +127,25 @@ fn converted_flame_skins_like_flame() {
         .collect();
     assert_eq!(mask.data[0], row[0]);
     assert_eq!(mask.data[32], row[1], "nearest resize keeps 8×8 cells");
+
+    // The converted file drives the headless render like the default rig does.
+    let png = dir.join("frame.png");
+    let rig_path = dir.join("flame.safetensors");
+    let out = Command::new(env!("CARGO_BIN_EXE_neuralhead"))
+        .args([
+            "render", "--size", "64", "--exp", "3=1.5", "--jaw", "0.2", "--rig",
+        ])
+        .arg(&rig_path)
+        .arg("--out")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(image::open(&png).unwrap().width(), 64);
     std::fs::remove_dir_all(dir).ok();
 }
 

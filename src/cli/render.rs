@@ -26,6 +26,9 @@ pub struct RenderArgs {
     /// The PNG to write (written atomically).
     #[arg(long)]
     pub out: PathBuf,
+    /// Draw the 68 landmarks (iBUG order, colour running from red at 0 to blue at 67).
+    #[arg(long)]
+    pub landmarks: bool,
 }
 
 /// Head pose is the camera: these orbit it around the head.
@@ -91,16 +94,13 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
     }
     let gpu = Gpu::new(adapter)?;
     let skinner = GpuSkinner::new(rig.clone(), &resolved, &gpu.burn);
-    let (vertices, _landmarks) = skinner.skin(&resolved);
-    let vertices: Vec<f32> = vertices
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading the skinned mesh back from the GPU failed: {e:?}"))?;
-    let vertices: Vec<[f32; 3]> = vertices
-        .chunks_exact(3)
-        .map(|c| [c[0], c[1], c[2]])
-        .collect();
-    let image = PreviewRenderer::new(&gpu, &rig).render(&gpu, &rig, &vertices, &camera, args.size);
+    let (vertices, landmarks) = skinner.skin(&resolved);
+    let vertices = read_points(vertices)?;
+    let mut image =
+        PreviewRenderer::new(&gpu, &rig).render(&gpu, &rig, &vertices, &camera, args.size);
+    if args.landmarks {
+        draw_landmarks(&mut image, &read_points(landmarks)?, &camera);
+    }
     save_png(&image, &args.out)?;
     println!(
         "wrote {} ({}×{}, {})",
@@ -110,6 +110,36 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
         gpu.describe()
     );
     Ok(())
+}
+
+fn read_points(tensor: burn::tensor::Tensor<2>) -> anyhow::Result<Vec<[f32; 3]>> {
+    let flat = tensor
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading the skinned mesh back from the GPU failed: {e:?}"))?;
+    Ok(flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
+}
+
+/// Dots at the projected landmarks, coloured by index so the order can be checked by eye.
+fn draw_landmarks(image: &mut image::RgbaImage, landmarks: &[[f32; 3]], camera: &OrbitCamera) {
+    let to_clip = camera.view_projection(0.5, 6.0) * crate::render::camera::rig_to_world();
+    let (w, h) = (image.width() as i64, image.height() as i64);
+    let radius = (w / 160).max(1);
+    for (i, p) in landmarks.iter().enumerate() {
+        let clip = to_clip * glam::DVec4::new(p[0].into(), p[1].into(), p[2].into(), 1.0);
+        let x = ((clip.x / clip.w + 1.0) * 0.5 * w as f64) as i64;
+        let y = ((1.0 - clip.y / clip.w) * 0.5 * h as f64) as i64;
+        let t = i as f64 / (landmarks.len().max(2) - 1) as f64;
+        let colour = image::Rgba([(255.0 * (1.0 - t)) as u8, 40, (255.0 * t) as u8, 255]);
+        for dy in -radius..=radius {
+            for dx in -radius..=radius {
+                let (px, py) = (x + dx, y + dy);
+                if (0..w).contains(&px) && (0..h).contains(&py) {
+                    image.put_pixel(px as u32, py as u32, colour);
+                }
+            }
+        }
+    }
 }
 
 /// Encodes in memory, then writes atomically: a failed write never leaves half a PNG.

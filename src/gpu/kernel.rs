@@ -141,3 +141,22 @@ pub fn expect_shape(name: &str, tensor: &CubeTensor, expected: &[usize]) {
         "kernel input `{name}` has shape {dims:?}, expected {expected:?}"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_launches_fold_into_two_dimensions_and_cover_every_thread() {
+        for threads in [1, 64, 65, 64 * 65_535, 64 * 65_535 + 1, 17_000_001] {
+            let CubeCount::Static(x, y, z) = grid_1d(threads, 64) else {
+                unreachable!()
+            };
+            assert!(x <= MAX_GROUPS_PER_DIM && y <= MAX_GROUPS_PER_DIM && z == 1);
+            assert!(
+                u64::from(x) * u64::from(y) * 64 >= threads as u64,
+                "{threads}: {x}×{y}"
+            );
+        }
+    }
+}
