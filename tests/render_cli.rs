@@ -74,6 +74,49 @@ fn expressions_change_the_right_regions() {
 }
 
 #[test]
+fn params_files_drive_the_render() {
+    let dir = std::env::temp_dir().join(format!("neuralhead-params-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let params = dir.join("smile.json");
+    std::fs::write(&params, r#"{"expression": {"mouthSmile_L": 1, "mouthSmile_R": 1}, "eyes": {"left": [0, 0.3, 0], "right": [0, 0.3, 0]}}"#).unwrap();
+    let from_file = render(
+        &dir.join("file.png"),
+        &["--params", params.to_str().unwrap()],
+    );
+    let from_flags = render(
+        &dir.join("flags.png"),
+        &[
+            "--exp",
+            "mouthSmile_L=1",
+            "--exp",
+            "mouthSmile_R=1",
+            "--eyes",
+            "0,0.3,0",
+        ],
+    );
+    assert_eq!(
+        from_file, from_flags,
+        "a params file and the same flags render the same frame"
+    );
+
+    std::fs::write(&params, r#"{"expression": {"mouthSmile_L": "wide"}}"#).unwrap();
+    let out = neuralhead(&[
+        "render",
+        "--params",
+        params.to_str().unwrap(),
+        "--out",
+        "/tmp/x.png",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("not a valid RigParams JSON file"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn bad_input_is_a_message_not_a_panic() {
     let cases: [(&[&str], &str); 4] = [
         (

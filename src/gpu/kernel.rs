@@ -76,12 +76,18 @@ impl KernelSource for WgslKernel {
 /// A 1-D launch of `threads` invocations, folded into 2-D when it has too many workgroups.
 /// Shaders recover the flat index as `gid.y * (num_workgroups.x * workgroup_size) + gid.x`.
 pub fn grid_1d(threads: usize, workgroup_size: u32) -> CubeCount {
+    let [x, y, z] = workgroups_1d(threads, workgroup_size);
+    CubeCount::Static(x, y, z)
+}
+
+/// The workgroup counts of [`grid_1d`], for launches on plain wgpu buffers.
+pub fn workgroups_1d(threads: usize, workgroup_size: u32) -> [u32; 3] {
     let groups = (threads as u32).div_ceil(workgroup_size).max(1);
     if groups <= MAX_GROUPS_PER_DIM {
-        CubeCount::Static(groups, 1, 1)
+        [groups, 1, 1]
     } else {
         let rows = groups.div_ceil(MAX_GROUPS_PER_DIM);
-        CubeCount::Static(groups.div_ceil(rows), rows, 1)
+        [groups.div_ceil(rows), rows, 1]
     }
 }
 

@@ -1,5 +1,6 @@
 //! The GPU side: one shared wgpu device, and WGSL compute kernels over burn tensors.
 
+pub mod buffers;
 mod device;
 pub mod kernel;
 pub mod shaders;

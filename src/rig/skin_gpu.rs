@@ -65,6 +65,62 @@ impl SkinOps for CubeBackend {
     }
 }
 
+/// The kernel's per-rig inputs, laid out as `shaders/skin.wgsl` reads them.
+pub struct StaticInputs {
+    /// Expression and pose-corrective components, `K`.
+    pub components: usize,
+    /// `[K, V·3]`, component-major so that neighbouring invocations read neighbouring floats.
+    pub basis: Vec<f32>,
+    /// `[L, 6]`: three vertex ids (as f32, exact below 2²⁴) and three barycentric weights.
+    pub landmarks: Vec<f32>,
+}
+
+impl StaticInputs {
+    pub fn new(rig: &Rig) -> Self {
+        let v = rig.num_vertices();
+        let k = rig.expression_basis.count + rig.pose_basis.count;
+        let mut basis = vec![0.0f32; k * v * 3];
+        for (offset, b) in [
+            (0, &rig.expression_basis),
+            (rig.expression_basis.count, &rig.pose_basis),
+        ] {
+            for row in 0..v * 3 {
+                for c in 0..b.count {
+                    basis[(offset + c) * v * 3 + row] = b.data[row * b.count + c];
+                }
+            }
+        }
+        let landmarks = rig
+            .landmark_vertices()
+            .iter()
+            .flat_map(|(ids, bary)| {
+                [
+                    ids[0] as f32,
+                    ids[1] as f32,
+                    ids[2] as f32,
+                    bary[0],
+                    bary[1],
+                    bary[2],
+                ]
+            })
+            .collect();
+        Self {
+            components: k,
+            basis,
+            landmarks,
+        }
+    }
+}
+
+/// The kernel's `rest` input: the identity-applied template, `[V, 3]`.
+pub fn rest_input(identity_vertices: &[[f64; 3]]) -> Vec<f32> {
+    identity_vertices
+        .iter()
+        .flatten()
+        .map(|&x| x as f32)
+        .collect()
+}
+
 /// A rig's skinning data on the GPU, for one identity. Create it once per rig and identity;
 /// each frame then uploads only `K + 12·J` floats.
 pub struct GpuSkinner {
@@ -82,33 +138,7 @@ pub struct GpuSkinner {
 impl GpuSkinner {
     pub fn new(rig: Arc<Rig>, identity: &Resolved, device: &Device) -> Self {
         let v = rig.num_vertices();
-        let k = rig.expression_basis.count + rig.pose_basis.count;
-        // Component-major so that neighbouring invocations read neighbouring floats.
-        let mut basis = vec![0.0f32; k * v * 3];
-        for (offset, b) in [
-            (0, &rig.expression_basis),
-            (rig.expression_basis.count, &rig.pose_basis),
-        ] {
-            for row in 0..v * 3 {
-                for c in 0..b.count {
-                    basis[(offset + c) * v * 3 + row] = b.data[row * b.count + c];
-                }
-            }
-        }
-        let landmarks: Vec<f32> = rig
-            .landmark_vertices()
-            .iter()
-            .flat_map(|(ids, bary)| {
-                [
-                    ids[0] as f32,
-                    ids[1] as f32,
-                    ids[2] as f32,
-                    bary[0],
-                    bary[1],
-                    bary[2],
-                ]
-            })
-            .collect();
+        let inputs = StaticInputs::new(&rig);
         let upload = |data: Vec<f32>, shape: [usize; 2]| {
             Tensor::<2>::from_data(TensorData::new(data, shape), device)
         };
@@ -123,9 +153,9 @@ impl GpuSkinner {
         let mut skinner = Self {
             device: device.clone(),
             rest: upload(vec![0.0; v * 3], [v, 3]),
-            basis: upload(basis, [k, v * 3]),
+            basis: upload(inputs.basis, [inputs.components, v * 3]),
             weights: upload(rig.skin_weights.clone(), [v, rig.num_joints()]),
-            landmarks: upload(landmarks, [rig.landmarks.len(), 6]),
+            landmarks: upload(inputs.landmarks, [rig.landmarks.len(), 6]),
             joints_rest: [[0.0; 3]; NUM_JOINTS],
             joints_per_expression,
             rig,
@@ -142,7 +172,7 @@ impl GpuSkinner {
     pub fn set_identity(&mut self, identity: &Resolved) {
         let rest = identity_vertices(&self.rig, identity);
         self.joints_rest = regress_joints(&self.rig, &rest);
-        let flat: Vec<f32> = rest.iter().flatten().map(|&x| x as f32).collect();
+        let flat = rest_input(&rest);
         let v = self.rig.num_vertices();
         self.rest = Tensor::from_data(TensorData::new(flat, [v, 3]), &self.device);
     }
