@@ -5,5 +5,6 @@ pub mod app;
 pub mod cli;
 pub mod gpu;
 pub mod io;
+pub mod raster;
 pub mod render;
 pub mod rig;
