@@ -91,16 +91,14 @@ pub fn rasterize(
         // Pixels whose centres can fall inside: NDC decreases with the index.
         let (xmin, xmax) = (v0[0].min(v1[0]).min(v2[0]), v0[0].max(v1[0]).max(v2[0]));
         let (ymin, ymax) = (v0[1].min(v1[1]).min(v2[1]), v0[1].max(v1[1]).max(v2[1]));
+        // Indices whose centres lie in [lo, hi], clamped to the image (possibly none).
         let index_range = |lo: f64, hi: f64| {
             let first = (((1.0 - hi) * n as f64 - 1.0) / 2.0).floor().max(0.0) as usize;
-            let last = (((1.0 - lo) * n as f64 - 1.0) / 2.0)
+            let end = (((1.0 - lo) * n as f64 - 1.0) / 2.0)
                 .ceil()
-                .min(n as f64 - 1.0);
-            if last < 0.0 {
-                1..0
-            } else {
-                first..last as usize + 1
-            }
+                .clamp(-1.0, n as f64 - 1.0)
+                + 1.0;
+            first..(end as usize).max(first)
         };
         for row in index_range(ymin, ymax) {
             let y = pixel_centre(row, n);
