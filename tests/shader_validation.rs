@@ -52,7 +52,13 @@ fn every_kernel_validates_as_instantiated() {
             default.landmarks.len(),
         ),
         shaders::skin(5023, 136, 5, 68),
+        shaders::mouth_fill(256, 256),
     ];
+    // Every rasterizer stage at FLAME's face count and the default resolution.
+    let instances: Vec<_> = instances
+        .into_iter()
+        .chain((0..4).map(|stage| shaders::raster_triplane(9976, 256, stage)))
+        .collect();
     let mut errors: Vec<String> = instances
         .iter()
         .filter_map(|k| validate(k.name, &k.wgsl()).err())

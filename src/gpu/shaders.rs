@@ -13,9 +13,11 @@ macro_rules! shader {
 
 pub const SKIN: (&str, &str) = shader!("skin.wgsl");
 pub const MESH_PREVIEW: (&str, &str) = shader!("mesh_preview.wgsl");
+pub const RASTER_TRIPLANE: (&str, &str) = shader!("raster_triplane.wgsl");
+pub const MOUTH_FILL: (&str, &str) = shader!("mouth_fill.wgsl");
 
 /// Every shader file, for the validation test (it checks that none is missing here).
-pub const ALL_FILES: &[(&str, &str)] = &[SKIN, MESH_PREVIEW];
+pub const ALL_FILES: &[(&str, &str)] = &[SKIN, MESH_PREVIEW, RASTER_TRIPLANE, MOUTH_FILL];
 
 /// The skinning kernel for a rig of these sizes.
 pub fn skin(
@@ -29,4 +31,17 @@ pub fn skin(
         .define("num_components", num_components)
         .define("num_joints", num_joints)
         .define("num_landmarks", num_landmarks)
+}
+
+/// One stage (0 clear, 1 depth, 2 winner, 3 resolve) of the four-view rasterizer.
+pub fn raster_triplane(num_faces: usize, resolution: usize, stage: u32) -> WgslKernel {
+    WgslKernel::new(RASTER_TRIPLANE.0, RASTER_TRIPLANE.1, 64)
+        .define("num_faces", num_faces)
+        .define("resolution", resolution)
+        .define("stage", stage)
+}
+
+/// The mouth fill over four `resolution`² alpha images, one workgroup each.
+pub fn mouth_fill(resolution: usize, workgroup_size: u32) -> WgslKernel {
+    WgslKernel::new(MOUTH_FILL.0, MOUTH_FILL.1, workgroup_size).define("resolution", resolution)
 }

@@ -3,6 +3,7 @@
 //! mask and mouth fill, and the blend with the static triplane.
 
 pub mod blend;
+pub mod gpu;
 pub mod layout;
 pub mod reference;
 pub mod views;
