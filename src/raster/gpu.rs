@@ -309,7 +309,7 @@ impl TriplaneRasterizer {
         let half = (side / 2.0).floor();
         let centre = (px.clone().slice([48..49, 0..2]) + px.slice([54..55, 0..2])) / 2.0;
         let centre = centre.reshape([2]);
-        let (cx, cy) = (centre.clone().slice([0..1]), centre.slice([1..2]));
+        let (cx, cy) = (centre.clone().narrow(0, 0, 1), centre.narrow(0, 1, 1));
         let corners = Tensor::cat(
             vec![
                 cy.clone() - half.clone(),
