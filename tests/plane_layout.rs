@@ -163,7 +163,7 @@ fn the_reference_top_shift_would_misplace_the_top_plane() {
     layout.views[3] = views::REFERENCE_VIEWS[3];
     let worst = worst_mismatch(&layout, 20, &mut common::rng("layout released top"));
     assert!(
-        (worst - 0.05).abs() < 5e-3,
-        "expected a 0.05 offset, got {worst}"
+        worst > 1e-2,
+        "the negative control should fail clearly, got {worst}"
     );
 }
