@@ -378,3 +378,86 @@ fn sampling_and_blending_gradients_match_finite_differences() {
         );
     }
 }
+
+/// Merging and blending on the GPU equals the CPU reference for every layout, given the
+/// same per-view renderings and alphas.
+#[test]
+fn gpu_blend_matches_the_reference_for_every_layout() {
+    let gpu = common::gpu();
+    let mut rng = common::rng("blend");
+    let rig = meshes::random_head(&mut rng, 16, 24);
+    let (n, c, t) = (48, 4, 32);
+    let upload = |values: Vec<f32>, shape: Vec<usize>| TensorData::new(values, shape);
+    let vertices: Vec<f32> = rig.template.iter().flatten().copied().collect();
+    let texture: Vec<f32> = (0..c * t * t)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let static_values: Vec<f32> = (0..3 * c * n * n)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    for layout in [
+        PlaneLayout::released(),
+        PlaneLayout::front_only(),
+        PlaneLayout::consistent(),
+    ] {
+        let rasterizer = TriplaneRasterizer::new(&rig, layout.clone(), n, &gpu.burn);
+        let raster = rasterizer.rasterize(Tensor::from_data(
+            upload(vertices.clone(), vec![rig.template.len(), 3]),
+            &gpu.burn,
+        ));
+        let (renderings, masked) = rasterizer.sample(
+            &raster,
+            Tensor::from_data(upload(texture.clone(), vec![c, t, t]), &gpu.burn),
+        );
+        let view_alphas = rasterizer.fill(masked);
+        let static_planes =
+            Tensor::from_data(upload(static_values.clone(), vec![3, c, n, n]), &gpu.burn);
+        let (planes, alphas) =
+            rasterizer.blend(renderings.clone(), view_alphas.clone(), static_planes);
+
+        let (renderings, view_alphas) = (to_vec(renderings), to_vec(view_alphas));
+        let views: Vec<reference::ViewImages> = (0..4)
+            .map(|k| reference::ViewImages {
+                raster: reference::RasterView {
+                    resolution: n,
+                    face: vec![None; n * n],
+                    bary: vec![[0.0; 3]; n * n],
+                    uv: vec![[0.0; 2]; n * n],
+                },
+                rendering: Image {
+                    channels: c,
+                    height: n,
+                    width: n,
+                    data: renderings[k * c * n * n..(k + 1) * c * n * n].to_vec(),
+                },
+                alpha_masked: Vec::new(),
+                alpha: view_alphas[k * n * n..(k + 1) * n * n].to_vec(),
+                landmarks_2d: Vec::new(),
+            })
+            .collect();
+        let statics = [0, 1, 2].map(|k| Image {
+            channels: c,
+            height: n,
+            width: n,
+            data: static_values[k * c * n * n..(k + 1) * c * n * n]
+                .iter()
+                .map(|&x| f64::from(x))
+                .collect(),
+        });
+        let cpu_planes: Vec<f64> = neuralhead::raster::blend::blend(&layout, &views, &statics)
+            .iter()
+            .flat_map(|p| p.data.clone())
+            .collect();
+        let (err, scale) = max_error(&to_vec(planes), &cpu_planes);
+        assert!(err <= 1e-5 * scale, "{layout:?}: planes differ by {err:e}");
+        let cpu_alphas: Vec<f64> = (0..3)
+            .flat_map(|k| neuralhead::raster::blend::merge_slot(&layout, k, &views).1)
+            .collect();
+        let (err, _) = max_error(&to_vec(alphas), &cpu_alphas);
+        assert!(err <= 1e-6, "slot alphas differ by {err:e}");
+        assert!(
+            cpu_alphas.iter().any(|&a| a > 0.5),
+            "no slot received raster features"
+        );
+    }
+}
