@@ -74,6 +74,50 @@ fn expressions_change_the_right_regions() {
 }
 
 #[test]
+fn planes_view_shows_the_rasterized_triplanes_and_alphas() {
+    let out = std::env::temp_dir().join(format!("neuralhead-planes-{}.png", std::process::id()));
+    for layout in ["consistent", "released", "front-only"] {
+        let image = render(
+            &out,
+            &[
+                "--view",
+                "planes",
+                "--raster-size",
+                "64",
+                "--layout",
+                layout,
+            ],
+        );
+        assert_eq!(
+            image.dimensions(),
+            (192, 128),
+            "three planes above their alphas"
+        );
+        // The front plane's alpha is 1 over the face (centre) and 0 in the corner.
+        assert_eq!(
+            image.get_pixel(32, 64 + 32)[0],
+            255,
+            "{layout}: front alpha at the face"
+        );
+        assert_eq!(
+            image.get_pixel(1, 64 + 1)[0],
+            0,
+            "{layout}: front alpha in the corner"
+        );
+        let side_alpha: u32 = (0..64)
+            .flat_map(|y| (64..128).map(move |x| (x, 64 + y)))
+            .map(|(x, y)| u32::from(image.get_pixel(x, y)[0]))
+            .sum();
+        assert_eq!(
+            side_alpha == 0,
+            layout == "front-only",
+            "{layout}: side plane alpha"
+        );
+    }
+    std::fs::remove_file(out).ok();
+}
+
+#[test]
 fn params_files_drive_the_render() {
     let dir = std::env::temp_dir().join(format!("neuralhead-params-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -1,6 +1,7 @@
 //! The command line: `render`, `bench`, `inspect`, `adapters`.
 
 pub mod bench;
+pub mod planes;
 pub mod render;
 pub mod rig_args;
 

@@ -19,7 +19,7 @@ pub struct RenderArgs {
     #[command(flatten)]
     pub rig: RigArgs,
     #[command(flatten)]
-    pub view: ViewArgs,
+    pub camera: ViewArgs,
     /// Output image side in pixels.
     #[arg(long, default_value_t = 512)]
     pub size: u32,
@@ -29,6 +29,22 @@ pub struct RenderArgs {
     /// Draw the 68 landmarks (iBUG order, colour running from red at 0 to blue at 67).
     #[arg(long)]
     pub landmarks: bool,
+    /// What to draw: the shaded mesh, or the three rasterized triplanes (colour) above their
+    /// alphas, with the rig's colour texture standing in for a neural texture.
+    #[arg(long, value_enum, default_value_t = ViewChoice::Mesh)]
+    pub view: ViewChoice,
+    /// Plane layout for `--view planes`.
+    #[arg(long, value_enum, default_value_t = super::planes::LayoutChoice::Consistent)]
+    pub layout: super::planes::LayoutChoice,
+    /// Raster resolution for `--view planes`.
+    #[arg(long, default_value_t = 256)]
+    pub raster_size: usize,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewChoice {
+    Mesh,
+    Planes,
 }
 
 /// Head pose is the camera: these orbit it around the head.
@@ -85,7 +101,7 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
         "--size {} is outside 16…{MAX_SIZE}",
         args.size
     );
-    let camera = args.view.camera()?;
+    let camera = args.camera.camera()?;
     let rig = args.rig.rig()?;
     let params = args.rig.params()?;
     let (resolved, warnings) = params.resolve(&rig)?;
@@ -95,18 +111,30 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
     let gpu = Gpu::new(adapter)?;
     let skinner = GpuSkinner::new(rig.clone(), &resolved, &gpu.burn);
     let (vertices, landmarks) = skinner.skin(&resolved);
-    let vertices = read_points(vertices)?;
-    let mut image =
-        PreviewRenderer::new(&gpu, &rig).render(&gpu, &rig, &vertices, &camera, args.size);
-    if args.landmarks {
-        draw_landmarks(&mut image, &read_points(landmarks)?, &camera);
-    }
+    let image = match args.view {
+        ViewChoice::Planes => {
+            anyhow::ensure!(
+                (16..=1024).contains(&args.raster_size),
+                "--raster-size must be within 16…1024"
+            );
+            super::planes::render(&gpu, &rig, vertices, args.layout.layout(), args.raster_size)?
+        }
+        ViewChoice::Mesh => {
+            let vertices = read_points(vertices)?;
+            let mut image =
+                PreviewRenderer::new(&gpu, &rig).render(&gpu, &rig, &vertices, &camera, args.size);
+            if args.landmarks {
+                draw_landmarks(&mut image, &read_points(landmarks)?, &camera);
+            }
+            image
+        }
+    };
     save_png(&image, &args.out)?;
     println!(
         "wrote {} ({}×{}, {})",
         args.out.display(),
-        args.size,
-        args.size,
+        image.width(),
+        image.height(),
         gpu.describe()
     );
     Ok(())

@@ -264,7 +264,7 @@ pub fn render_views(
     faces: &[[u32; 3]],
     uv_corners: &[[[f64; 2]; 3]],
     texture: &Image,
-    mask: &Image,
+    mask: Option<&Image>,
     views: &[View],
     scale: f64,
     resolution: usize,
@@ -276,7 +276,15 @@ pub fn render_views(
             let projected = views::transform(vertices, view, scale);
             let raster = rasterize(&projected, faces, uv_corners, resolution);
             let rendering = sample_texture(&raster, texture, zero_background);
-            let alpha_masked = masked_alpha(&raster, mask);
+            // Without a face/eye mask every visible pixel takes the raster.
+            let alpha_masked = match mask {
+                Some(mask) => masked_alpha(&raster, mask),
+                None => raster
+                    .face
+                    .iter()
+                    .map(|f| f64::from(u8::from(f.is_some())))
+                    .collect(),
+            };
             let alpha = fill_mouth(&alpha_masked, resolution);
             let landmarks_2d = views::transform(landmarks, view, scale)
                 .iter()

@@ -3,30 +3,16 @@
 
 use std::time::Instant;
 
-use clap::Args;
-
-use super::rig_args::load_rig;
-use crate::gpu::{AdapterChoice, Gpu};
+use super::BenchArgs;
+use crate::cli::rig_args::load_rig;
+use crate::gpu::Gpu;
 use crate::rig::params::{Resolved, RigParams};
 use crate::rig::skin_cpu;
 use crate::rig::skin_gpu::GpuSkinner;
 use crate::rig::{Rig, RigKind};
 
-#[derive(Args, Debug)]
-pub struct BenchArgs {
-    /// Frames timed per path (after warm-up).
-    #[arg(long, default_value_t = 50)]
-    pub frames: usize,
-    /// Rigs to time: `default`, `synthetic-flame` (FLAME 2020's sizes, random contents)
-    /// and/or rig files such as your converted FLAME.
-    #[arg(long = "rig", default_values_t = vec!["default".to_string(), super::rig_args::SYNTHETIC_FLAME.to_string()])]
-    pub rigs: Vec<String>,
-}
-
-pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.frames > 0, "--frames must be at least 1");
-    let gpu = Gpu::new(adapter)?;
-    println!("adapter: {}", gpu.describe());
+/// GPU skinning per frame against the f64 reference, for each rig.
+pub fn run(gpu: &Gpu, args: &BenchArgs) -> anyhow::Result<()> {
     println!("GPU skinning (vertices + 68 landmarks) against the f64 CPU reference, ms per frame.");
     println!(
         "round trip: upload parameters, dispatch, read back. pipelined: all frames queued, one wait."
