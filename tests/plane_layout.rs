@@ -54,18 +54,7 @@ fn oriented(image: &Image, source: &Source) -> Image {
 fn worst_mismatch(layout: &PlaneLayout, samples: usize, rng: &mut rand::rngs::StdRng) -> f64 {
     let rig = meshes::random_head(rng, 12, 16);
     let vertices: Vec<[f64; 3]> = rig.template.iter().map(|p| p.map(f64::from)).collect();
-    let corners: Vec<[[f64; 2]; 3]> = rig
-        .uv_faces
-        .iter()
-        .map(|t| {
-            t.map(|i| {
-                [
-                    2.0 * f64::from(rig.uvs[i as usize][0]) - 1.0,
-                    1.0 - 2.0 * f64::from(rig.uvs[i as usize][1]),
-                ]
-            })
-        })
-        .collect();
+    let corners = reference::face_uv_corners(&rig);
     let texture = coordinate_texture();
     let rasters: Vec<RasterView> = layout
         .views

@@ -29,20 +29,6 @@ fn vertices(rig: &Rig) -> Vec<[f64; 3]> {
     rig.template.iter().map(|p| p.map(f64::from)).collect()
 }
 
-fn uv_corners(rig: &Rig) -> Vec<[[f64; 2]; 3]> {
-    rig.uv_faces
-        .iter()
-        .map(|t| {
-            t.map(|i| {
-                [
-                    2.0 * f64::from(rig.uvs[i as usize][0]) - 1.0,
-                    1.0 - 2.0 * f64::from(rig.uvs[i as usize][1]),
-                ]
-            })
-        })
-        .collect()
-}
-
 fn random_texture(rng: &mut rand::rngs::StdRng, channels: usize, size: usize) -> Image {
     Image {
         channels,
@@ -76,7 +62,7 @@ fn gpu_raster_matches_the_reference_on_random_heads() {
             let cpu = reference::rasterize(
                 &views::transform(&v, view, ORTHO_SCALE),
                 &rig.faces,
-                &uv_corners(&rig),
+                &reference::face_uv_corners(&rig),
                 resolution,
             );
             for p in 0..plane {

@@ -137,15 +137,11 @@ impl TriplaneRasterizer {
     pub fn new(rig: &Rig, layout: PlaneLayout, resolution: usize, device: &Device) -> Self {
         let f = rig.faces.len();
         let faces: Vec<f32> = rig.faces.iter().flatten().map(|&i| i as f32).collect();
-        // Next3D's grid coordinates: (2u − 1, 1 − 2v) with v pointing up.
-        let uv_corners: Vec<f32> = rig
-            .uv_faces
+        let uv_corners: Vec<f32> = super::reference::face_uv_corners(rig)
             .iter()
             .flatten()
-            .flat_map(|&t| {
-                let [u, v] = rig.uvs[t as usize];
-                [2.0 * u - 1.0, 1.0 - 2.0 * v]
-            })
+            .flatten()
+            .map(|&x| x as f32)
             .collect();
         let views: Vec<f32> = layout
             .views

@@ -20,6 +20,17 @@ pub struct Source {
     pub flip_v: bool,
 }
 
+impl Slot {
+    /// One view, as it is, with its own fractional alpha.
+    fn single(view: usize) -> Self {
+        Self {
+            rasters: vec![Source::plain(view)],
+            alphas: vec![Source::plain(view)],
+            alpha_rule: AlphaRule::Fractional,
+        }
+    }
+}
+
 impl Source {
     pub const fn plain(view: usize) -> Self {
         Self {
@@ -66,21 +77,13 @@ impl PlaneLayout {
         Self {
             views: REFERENCE_VIEWS,
             slots: [
-                Slot {
-                    rasters: vec![Source::plain(FRONT)],
-                    alphas: vec![Source::plain(FRONT)],
-                    alpha_rule: AlphaRule::Fractional,
-                },
+                Slot::single(FRONT),
                 Slot {
                     rasters: vec![Source::plain(SIDE_POSITIVE), Source::plain(SIDE_NEGATIVE)],
                     alphas: vec![Source::plain(SIDE_POSITIVE)],
                     alpha_rule: AlphaRule::Binarized,
                 },
-                Slot {
-                    rasters: vec![Source::plain(TOP)],
-                    alphas: vec![Source::plain(TOP)],
-                    alpha_rule: AlphaRule::Fractional,
-                },
+                Slot::single(TOP),
             ],
             plane_axes: [[0, 1], [0, 2], [2, 1]],
             zero_background: false,
@@ -121,11 +124,7 @@ impl PlaneLayout {
         Self {
             views,
             slots: [
-                Slot {
-                    rasters: vec![Source::plain(FRONT)],
-                    alphas: vec![Source::plain(FRONT)],
-                    alpha_rule: AlphaRule::Fractional,
-                },
+                Slot::single(FRONT),
                 Slot {
                     rasters: side.clone(),
                     alphas: side,

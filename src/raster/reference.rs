@@ -33,6 +33,20 @@ impl Image {
     }
 }
 
+/// Each face's three texture coordinates in grid_sample's convention, (2u − 1, 1 − 2v)
+/// with v pointing up: Next3D's `face_uvcoords`.
+pub fn face_uv_corners(rig: &crate::rig::Rig) -> Vec<[[f64; 2]; 3]> {
+    rig.uv_faces
+        .iter()
+        .map(|t| {
+            t.map(|i| {
+                let [u, v] = rig.uvs[i as usize];
+                [2.0 * f64::from(u) - 1.0, 1.0 - 2.0 * f64::from(v)]
+            })
+        })
+        .collect()
+}
+
 /// One rasterized view: per pixel the winning face (or none), barycentrics in the reordered
 /// vertex order (faces `[0, 2, 1]`), and the interpolated grid_sample coordinates.
 #[derive(Debug, Clone)]

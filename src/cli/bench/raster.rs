@@ -87,18 +87,7 @@ fn time(gpu: &Gpu, rig: &Rig, n: usize, frames: usize) -> (f64, f64) {
             .collect(),
     });
     let points: Vec<[f64; 3]> = rig.template.iter().map(|p| p.map(f64::from)).collect();
-    let corners: Vec<[[f64; 2]; 3]> = rig
-        .uv_faces
-        .iter()
-        .map(|t| {
-            t.map(|i| {
-                [
-                    2.0 * f64::from(rig.uvs[i as usize][0]) - 1.0,
-                    1.0 - 2.0 * f64::from(rig.uvs[i as usize][1]),
-                ]
-            })
-        })
-        .collect();
+    let corners = reference::face_uv_corners(rig);
     let start = Instant::now();
     for _ in 0..frames {
         let images = reference::render_views(
