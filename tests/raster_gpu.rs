@@ -447,3 +447,30 @@ fn gpu_blend_matches_the_reference_for_every_layout() {
         );
     }
 }
+
+/// Static planes at another resolution are resampled bilinearly (align_corners = false):
+/// a linear ramp stays the same ramp, sampled at the raster's pixel centres.
+#[test]
+fn static_planes_of_any_resolution_are_resampled() {
+    let gpu = common::gpu();
+    let mut rng = common::rng("resample");
+    let rig = meshes::random_head(&mut rng, 8, 8);
+    let (n, m) = (24, 64);
+    let rasterizer = TriplaneRasterizer::new(&rig, PlaneLayout::front_only(), n, &gpu.burn);
+    let ramp: Vec<f32> = (0..3 * m * m)
+        .map(|i| ((i % m) as f32 + 0.5) / m as f32)
+        .collect();
+    let statics = Tensor::<4>::from_data(TensorData::new(ramp, [3, 1, m, m]), &gpu.burn);
+    let renderings = Tensor::<4>::zeros([4, 1, n, n], &gpu.burn);
+    let alphas = Tensor::<3>::zeros([4, n, n], &gpu.burn);
+    let (planes, _) = rasterizer.blend(renderings, alphas, statics);
+    let planes = to_vec(planes);
+    for col in 0..n {
+        let expected = (col as f64 + 0.5) / n as f64;
+        assert!(
+            (planes[5 * n + col] - expected).abs() < 1e-5,
+            "column {col}: {} vs {expected}",
+            planes[5 * n + col]
+        );
+    }
+}

@@ -245,7 +245,8 @@ impl TriplaneRasterizer {
     }
 
     /// Merges the views into the layout's slots and blends with the static planes
-    /// (`[3, C, R, R]`): planes `[3, C, R, R]` and slot alphas `[3, R, R]`.
+    /// (`[3, C, H, W]`, resampled to the raster resolution if they differ): planes
+    /// `[3, C, R, R]` and slot alphas `[3, R, R]`.
     pub fn blend(
         &self,
         renderings: Tensor<4>,
@@ -254,6 +255,7 @@ impl TriplaneRasterizer {
     ) -> (Tensor<4>, Tensor<3>) {
         let n = self.resolution;
         let [_, c, _, _] = renderings.dims();
+        let static_planes = self.resample(static_planes);
         // Images are [channels, rows, columns]: v flips rows, u flips columns.
         let oriented = |image: Tensor<3>, s: &Source| {
             let image = if s.flip_v { image.flip([1]) } else { image };
@@ -293,11 +295,16 @@ impl TriplaneRasterizer {
         (Tensor::stack(planes, 0), Tensor::cat(slot_alphas, 0))
     }
 
+    /// The skinned landmarks (`[68, 3]`) in the front view: the reference's `lm2d`, `[68, 2]`.
+    pub fn front_landmarks_2d(&self, landmarks: Tensor<2>) -> Tensor<2> {
+        let (m, b) = &self.front_landmarks;
+        landmarks.matmul(m.clone()) + b.clone().reshape([1, 2])
+    }
+
     /// The square mouth box in the reference's 256-pixel frame, from the skinned landmarks
     /// (`[68, 3]`), as `[row0, row1, col0, col1]`, scaled to the raster resolution.
     pub fn mouth_box(&self, landmarks: Tensor<2>) -> Tensor<1, Int> {
-        let (m, b) = &self.front_landmarks;
-        let px = (landmarks.matmul(m.clone()) + b.clone().reshape([1, 2])) * 128.0 + 128.0;
+        let px = self.front_landmarks_2d(landmarks) * 128.0 + 128.0;
         let lips = px.clone().slice([48..60, 0..2]);
         let extent = lips.clone().max_dim(0) - lips.min_dim(0);
         // int(max(extent)·1.2) // 2, then int(centre ± half); all positive, so floor = trunc.
@@ -316,6 +323,26 @@ impl TriplaneRasterizer {
             0,
         );
         (corners.int() * self.resolution as i64).div_scalar(256)
+    }
+
+    /// Bilinear resampling (align_corners = false) of `[3, C, H, W]` planes to the raster
+    /// resolution, through grid_sample so that gradients reach the planes on any backend.
+    fn resample(&self, planes: Tensor<4>) -> Tensor<4> {
+        let n = self.resolution;
+        let [_, _, h, w] = planes.dims();
+        if (h, w) == (n, n) {
+            return planes;
+        }
+        let centres: Vec<f32> = (0..n)
+            .map(|i| (2.0 * i as f32 + 1.0) / n as f32 - 1.0)
+            .collect();
+        let grid: Vec<f32> = (0..n)
+            .flat_map(|r| (0..n).flat_map(move |c| [c, r]))
+            .map(|i| centres[i])
+            .collect();
+        let grid = Tensor::<4>::from_data(TensorData::new(grid, [1, n, n, 2]), &self.device)
+            .repeat_dim(0, 3);
+        planes.grid_sample_2d(grid, GridSampleOptions::default())
     }
 
     /// The whole step for one frame.
