@@ -53,6 +53,8 @@ fn every_kernel_validates_as_instantiated() {
         ),
         shaders::skin(5023, 136, 5, 68),
         shaders::mouth_fill(256, 256),
+        shaders::sample_blend(32, 256, 256, false),
+        shaders::sample_blend(32, 256, 256, true),
     ];
     // Every rasterizer stage at FLAME's face count and the default resolution.
     let instances: Vec<_> = instances

@@ -15,9 +15,16 @@ pub const SKIN: (&str, &str) = shader!("skin.wgsl");
 pub const MESH_PREVIEW: (&str, &str) = shader!("mesh_preview.wgsl");
 pub const RASTER_TRIPLANE: (&str, &str) = shader!("raster_triplane.wgsl");
 pub const MOUTH_FILL: (&str, &str) = shader!("mouth_fill.wgsl");
+pub const SAMPLE_BLEND: (&str, &str) = shader!("sample_blend.wgsl");
 
 /// Every shader file, for the validation test (it checks that none is missing here).
-pub const ALL_FILES: &[(&str, &str)] = &[SKIN, MESH_PREVIEW, RASTER_TRIPLANE, MOUTH_FILL];
+pub const ALL_FILES: &[(&str, &str)] = &[
+    SKIN,
+    MESH_PREVIEW,
+    RASTER_TRIPLANE,
+    MOUTH_FILL,
+    SAMPLE_BLEND,
+];
 
 /// The skinning kernel for a rig of these sizes.
 pub fn skin(
@@ -44,4 +51,18 @@ pub fn raster_triplane(num_faces: usize, resolution: usize, stage: u32) -> WgslK
 /// The mouth fill over four `resolution`² alpha images, one workgroup each.
 pub fn mouth_fill(resolution: usize, workgroup_size: u32) -> WgslKernel {
     WgslKernel::new(MOUTH_FILL.0, MOUTH_FILL.1, workgroup_size).define("resolution", resolution)
+}
+
+/// The fused texture sampling, merge and blend of the viewer's path.
+pub fn sample_blend(
+    channels: usize,
+    texture_size: usize,
+    resolution: usize,
+    zero_background: bool,
+) -> WgslKernel {
+    WgslKernel::new(SAMPLE_BLEND.0, SAMPLE_BLEND.1, 64)
+        .define("channels", channels)
+        .define("texture_size", texture_size)
+        .define("resolution", resolution)
+        .define("zero_background", zero_background)
 }

@@ -32,6 +32,23 @@ pub trait RasterOps: Backend {
     /// `fill_mouth` on each of the four `[R, R]` alpha images.
     #[fusion(shape = alpha, dtype = alpha)]
     fn fill_mouth(alpha: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// The fused sample + merge + blend: one flat buffer holding planes `[3, C, R, R]`,
+    /// slot alphas `[3, R, R]` and the unmasked front view `[C, R, R]`.
+    #[fusion(shape = fused_shape(raster, texture), dtype = texture)]
+    fn sample_blend(
+        raster: FloatTensor<Self>,
+        texture: FloatTensor<Self>,
+        view_alphas: FloatTensor<Self>,
+        static_planes: FloatTensor<Self>,
+        layout: FloatTensor<Self>,
+        zero_background: bool,
+    ) -> FloatTensor<Self>;
+}
+
+fn fused_shape(raster: &Shape, texture: &Shape) -> Shape {
+    let (n, c) = (raster[2], texture[0]);
+    Shape::new([4 * c * n * n + 3 * n * n])
 }
 
 fn raster_shape(resolution: &usize) -> Shape {
@@ -39,6 +56,44 @@ fn raster_shape(resolution: &usize) -> Shape {
 }
 
 impl RasterOps for CubeBackend {
+    fn sample_blend(
+        raster: CubeTensor,
+        texture: CubeTensor,
+        view_alphas: CubeTensor,
+        static_planes: CubeTensor,
+        layout: CubeTensor,
+        zero_background: bool,
+    ) -> CubeTensor {
+        let [raster, texture, view_alphas, static_planes, layout] =
+            [raster, texture, view_alphas, static_planes, layout].map(contiguous);
+        let n = raster.meta.shape()[2];
+        let (c, t) = (texture.meta.shape()[0], texture.meta.shape()[1]);
+        expect_shape("raster", &raster, &[4, 4, n, n]);
+        expect_shape("texture", &texture, &[c, t, t]);
+        expect_shape("view_alphas", &view_alphas, &[4, n, n]);
+        expect_shape("static_planes", &static_planes, &[3, c, n, n]);
+        expect_shape("layout", &layout, &[3, 13]);
+        let out = empty_f32(
+            &raster,
+            fused_shape(raster.meta.shape(), texture.meta.shape()),
+        );
+        let kernel = shaders::sample_blend(c, t, n, zero_background);
+        let count = grid_1d(4 * n * n, kernel.workgroup_size);
+        launch(
+            kernel,
+            count,
+            &[
+                &raster,
+                &texture,
+                &view_alphas,
+                &static_planes,
+                &layout,
+                &out,
+            ],
+        );
+        out
+    }
+
     fn rasterize_views(
         vertices: CubeTensor,
         faces: CubeTensor,
@@ -104,6 +159,38 @@ pub fn view_to_ndc(view: &View, scale: f64) -> ([[f64; 3]; 3], [f64; 3]) {
     let m = [0, 1, 2].map(|i| [0, 1, 2].map(|j| pre[i] * r[i][j] * scale * post[j]));
     let b = [0, 1, 2].map(|j| view.shift[j] * scale * post[j] + if j == 2 { 10.0 } else { 0.0 });
     (m, b)
+}
+
+/// The layout as the fused kernel reads it: per slot two raster and two alpha sources as
+/// (view or −1, flip u, flip v), then the alpha rule. Layouts never use more sources.
+fn encode_layout(layout: &PlaneLayout) -> Vec<f32> {
+    let source = |s: Option<&Source>| match s {
+        Some(s) => [
+            s.view as f32,
+            f32::from(u8::from(s.flip_u)),
+            f32::from(u8::from(s.flip_v)),
+        ],
+        None => [-1.0, 0.0, 0.0],
+    };
+    layout
+        .slots
+        .iter()
+        .flat_map(|slot| {
+            assert!(
+                slot.rasters.len() <= 2 && slot.alphas.len() <= 2,
+                "a slot takes at most two views"
+            );
+            let rule = match slot.alpha_rule {
+                AlphaRule::Fractional => 0.0,
+                AlphaRule::Binarized => 1.0,
+            };
+            (0..2)
+                .flat_map(|k| source(slot.rasters.get(k)))
+                .chain((0..2).flat_map(|k| source(slot.alphas.get(k))))
+                .chain([rule])
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Everything one frame's rasterization step produces.
@@ -343,6 +430,84 @@ impl TriplaneRasterizer {
         let grid = Tensor::<4>::from_data(TensorData::new(grid, [1, n, n, 2]), &self.device)
             .repeat_dim(0, 3);
         planes.grid_sample_2d(grid, GridSampleOptions::default())
+    }
+
+    /// The face/eye mask sampled through each view's UVs, times visibility: `[4, R, R]`.
+    pub fn mask_alpha(&self, raster: &Tensor<4>) -> Tensor<3> {
+        let n = self.resolution;
+        let visible = raster
+            .clone()
+            .slice([0..4, 2..3, 0..n, 0..n])
+            .reshape([4, n, n]);
+        match &self.mask {
+            Some(mask) => {
+                let grid = raster
+                    .clone()
+                    .slice([0..4, 0..2, 0..n, 0..n])
+                    .permute([0, 2, 3, 1])
+                    .reshape([1, 4 * n, n, 2]);
+                mask.clone()
+                    .grid_sample_2d(grid, GridSampleOptions::default())
+                    .reshape([4, n, n])
+                    * visible
+            }
+            None => visible,
+        }
+    }
+
+    /// The fused sample + merge + blend for a rasterized frame: planes, slot alphas, front.
+    pub fn sample_blend(
+        &self,
+        raster: &Tensor<4>,
+        texture: Tensor<3>,
+        view_alphas: Tensor<3>,
+        static_planes: Tensor<4>,
+    ) -> (Tensor<4>, Tensor<3>, Tensor<3>) {
+        let n = self.resolution;
+        let [c, _, _] = texture.dims();
+        let static_planes = self.resample(static_planes);
+        let layout = Tensor::<2>::from_data(
+            TensorData::new(encode_layout(&self.layout), [3, 13]),
+            &self.device,
+        );
+        let out = Tensor::<1>::from_dispatch(<Dispatch as RasterOps>::sample_blend(
+            raster.clone().into_dispatch(),
+            texture.into_dispatch(),
+            view_alphas.into_dispatch(),
+            static_planes.into_dispatch(),
+            layout.into_dispatch(),
+            self.layout.zero_background,
+        ));
+        let (planes_len, alphas_len) = (3 * c * n * n, 3 * n * n);
+        (
+            out.clone().narrow(0, 0, planes_len).reshape([3, c, n, n]),
+            out.clone()
+                .narrow(0, planes_len, alphas_len)
+                .reshape([3, n, n]),
+            out.narrow(0, planes_len + alphas_len, c * n * n)
+                .reshape([c, n, n]),
+        )
+    }
+
+    /// The viewer's path for one frame: the same result as [`Self::forward`] with the texture
+    /// sampling, merge and blend fused into one kernel (not differentiable).
+    pub fn forward_fused(
+        &self,
+        vertices: Tensor<2>,
+        texture: Tensor<3>,
+        static_planes: Tensor<4>,
+    ) -> TriplaneRaster {
+        let raster = self.rasterize(vertices);
+        let view_alphas = self.fill(self.mask_alpha(&raster));
+        let (planes, alphas, front) =
+            self.sample_blend(&raster, texture, view_alphas.clone(), static_planes);
+        TriplaneRaster {
+            planes,
+            alphas,
+            front,
+            raster,
+            view_alphas,
+        }
     }
 
     /// The whole step for one frame.
