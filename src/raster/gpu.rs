@@ -416,7 +416,7 @@ impl TriplaneRasterizer {
     /// resolution, through grid_sample so that gradients reach the planes on any backend.
     fn resample(&self, planes: Tensor<4>) -> Tensor<4> {
         let n = self.resolution;
-        let [_, _, h, w] = planes.dims();
+        let [_, c, h, w] = planes.dims();
         if (h, w) == (n, n) {
             return planes;
         }
@@ -427,9 +427,18 @@ impl TriplaneRasterizer {
             .flat_map(|r| (0..n).flat_map(move |c| [c, r]))
             .map(|i| centres[i])
             .collect();
-        let grid = Tensor::<4>::from_data(TensorData::new(grid, [1, n, n, 2]), &self.device)
-            .repeat_dim(0, 3);
-        planes.grid_sample_2d(grid, GridSampleOptions::default())
+        let grid = Tensor::<4>::from_data(TensorData::new(grid, [1, n, n, 2]), &self.device);
+        // One plane at a time: batched grid_sample's gradient is wrong on burn 0.22.1.
+        let planes: Vec<Tensor<4>> = (0..3)
+            .map(|k| {
+                planes
+                    .clone()
+                    .narrow(0, k, 1)
+                    .reshape([1, c, h, w])
+                    .grid_sample_2d(grid.clone(), GridSampleOptions::default())
+            })
+            .collect();
+        Tensor::cat(planes, 0)
     }
 
     /// The face/eye mask sampled through each view's UVs, times visibility: `[4, R, R]`.

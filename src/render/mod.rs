@@ -1,4 +1,9 @@
-//! Cameras and rendering. For now: the EG3D camera and the shaded mesh preview.
+//! Cameras and rendering: the EG3D camera and rays, triplane sampling, the OSG decoder,
+//! volume rendering (the differentiable burn path), and the shaded mesh preview.
 
 pub mod camera;
+pub mod decoder;
 pub mod preview;
+pub mod rays;
+pub mod triplane;
+pub mod volume;

@@ -1,0 +1,304 @@
+//! The burn reference path of the neural renderer against the official implementation
+//! (tests/fixtures/next3d_render.safetensors), fed the fixture's recorded random draws;
+//! settings come from the fixture's metadata. Criteria from the fixture README:
+//! max|a − b| ≤ 1e-4·max|ref| (1e-3 for the sorted-sample intermediates).
+
+mod common;
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use std::collections::HashMap;
+
+use burn::tensor::{Tensor, TensorData};
+use fixture::{Fixture, max_error};
+use neuralhead::render::decoder::OsgDecoder;
+use neuralhead::render::rays::CameraLabel;
+use neuralhead::render::triplane::{PlaneProjection, sample_planes};
+use neuralhead::render::volume::{Randomness, RenderSettings, render_reference};
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+fn part(fx: &Fixture, name: &str, b: usize, batch: usize) -> Vec<f32> {
+    let d = fx.data(name);
+    let per = d.len() / batch;
+    d[b * per..(b + 1) * per]
+        .iter()
+        .map(|&x| x as f32)
+        .collect()
+}
+
+#[test]
+fn reference_renderer_matches_the_official_one() {
+    let gpu = common::gpu();
+    let device = &gpu.burn;
+    let fx = Fixture::load("next3d_render.safetensors");
+    let config = fx.json("config");
+    let kwargs = fx.json("rendering_kwargs");
+    let batch = config["batch"].as_u64().unwrap() as usize;
+    let settings = RenderSettings {
+        resolution: config["neural_res"].as_u64().unwrap() as usize,
+        depth_samples: kwargs["depth_resolution"].as_u64().unwrap() as usize,
+        importance_samples: kwargs["depth_resolution_importance"].as_u64().unwrap() as usize,
+        ray_start: kwargs["ray_start"].as_f64().unwrap(),
+        ray_end: kwargs["ray_end"].as_f64().unwrap(),
+        box_warp: kwargs["box_warp"].as_f64().unwrap(),
+    };
+    let named: HashMap<String, (Vec<usize>, Vec<f32>)> = fx
+        .tensors
+        .iter()
+        .filter(|(k, _)| k.starts_with("decoder."))
+        .map(|(k, (s, v))| {
+            (
+                k.clone(),
+                (s.clone(), v.iter().map(|&x| x as f32).collect()),
+            )
+        })
+        .collect();
+    let decoder = OsgDecoder::from_named(&named, device).unwrap();
+    let axes: Vec<f32> = fx
+        .data("renderer.plane_axes")
+        .iter()
+        .map(|&x| x as f32)
+        .collect();
+    let projection = PlaneProjection::from_plane_axes(&axes)
+        .unwrap()
+        .tensor(device);
+    let plane_shape = fx.shape("in/planes")[1..].to_vec();
+    let (n, d, di) = (
+        settings.resolution,
+        settings.depth_samples,
+        settings.importance_samples,
+    );
+    let rays = n * n;
+
+    let mut renders = Vec::new();
+    for b in 0..batch {
+        let c: [f32; 25] = part(&fx, "in/c", b, batch).try_into().unwrap();
+        let camera = CameraLabel::from_eg3d(&c);
+        let (origins, directions) = camera.rays(n);
+        let flat = |v: Vec<[f32; 3]>| v.into_iter().flatten().map(f64::from).collect::<Vec<_>>();
+        let (err, _) = max_error(
+            &flat(origins),
+            &fx.data("mid/ray_origins")[b * rays * 3..(b + 1) * rays * 3],
+        );
+        assert!(err <= 1e-5, "ray origins differ by {err:e}");
+        let (err, _) = max_error(
+            &flat(directions),
+            &fx.data("mid/ray_directions")[b * rays * 3..(b + 1) * rays * 3],
+        );
+        assert!(err <= 1e-5, "ray directions differ by {err:e}");
+
+        let planes = Tensor::<4>::from_data(
+            TensorData::new(part(&fx, "in/planes", b, batch), plane_shape.clone()),
+            device,
+        );
+        // Plane sampling and the decoder on the probe points.
+        let probes = Tensor::<2>::from_data(
+            TensorData::new(
+                part(&fx, "in/probe_points", b, batch),
+                [fx.shape("in/probe_points")[1], 3],
+            ),
+            device,
+        );
+        let features = sample_planes(planes.clone(), &projection, probes, settings.box_warp);
+        let (err, scale) = max_error(
+            &to_vec(features.clone()),
+            &part(&fx, "mid/probe_plane_features", b, batch)
+                .iter()
+                .map(|&x| f64::from(x))
+                .collect::<Vec<_>>(),
+        );
+        assert!(
+            err <= 1e-4 * scale,
+            "probe plane features differ by {err:e}"
+        );
+        let (sigma, rgb) = decoder.forward(features);
+        for (name, ours) in [("mid/probe_sigma", sigma), ("mid/probe_rgb", rgb)] {
+            let (err, scale) = max_error(
+                &to_vec(ours),
+                &part(&fx, name, b, batch)
+                    .iter()
+                    .map(|&x| f64::from(x))
+                    .collect::<Vec<_>>(),
+            );
+            assert!(err <= 1e-4 * scale, "{name} differs by {err:e}");
+        }
+
+        let stratified = Tensor::<2>::from_data(
+            TensorData::new(part(&fx, "rng/stratified_u", b, batch), [rays, d]),
+            device,
+        );
+        let pdf = fx.data("rng/pdf_u")[b * rays * di..(b + 1) * rays * di]
+            .iter()
+            .map(|&x| x as f32)
+            .collect::<Vec<_>>();
+        let pdf = Tensor::<2>::from_data(TensorData::new(pdf, [rays, di]), device);
+        let rendered = render_reference(
+            planes,
+            &projection,
+            &decoder,
+            &camera,
+            &settings,
+            Randomness::Given { stratified, pdf },
+            100,
+        );
+        let (err, scale) = max_error(
+            &to_vec(rendered.fine_depths.clone()),
+            &part(&fx, "mid/depths_fine", b, batch)
+                .iter()
+                .map(|&x| f64::from(x))
+                .collect::<Vec<_>>(),
+        );
+        eprintln!("sample {b} importance depths: max error {err:.2e}");
+        assert!(err <= 1e-3 * scale, "importance depths differ by {err:e}");
+        renders.push(rendered);
+    }
+    // The reference clamps depth to the range sampled over the whole batch.
+    let lowest = renders
+        .iter()
+        .map(|r| r.depth_range.0)
+        .fold(f32::INFINITY, f32::min);
+    let highest = renders
+        .iter()
+        .map(|r| r.depth_range.1)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut failures: Vec<String> = Vec::new();
+    for (b, r) in renders.into_iter().enumerate() {
+        let reference = |name: &str| {
+            part(&fx, name, b, batch)
+                .iter()
+                .map(|&x| f64::from(x))
+                .collect::<Vec<_>>()
+        };
+        for (name, ours) in [
+            ("out/feature_image", to_vec(r.features)),
+            (
+                "out/depth_image",
+                to_vec(r.depth_unclamped.clamp(lowest, highest)),
+            ),
+            ("out/weights_sum", to_vec(r.weights_sum)),
+        ] {
+            let (err, scale) = max_error(&ours, &reference(name));
+            eprintln!("sample {b} {name}: max error {err:.2e} of {scale:.3}");
+            if err > 1e-4 * scale {
+                failures.push(format!("{name} of sample {b} differs by {err:e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Finite differences of the reference path: gradients reach the planes and the decoder.
+/// Coarse samples only and no jitter: the importance samples are detached in the reference,
+/// so finite differences would also see them move.
+#[test]
+fn reference_renderer_gradients_match_finite_differences() {
+    use rand::Rng;
+    let gpu = common::gpu();
+    let ad = gpu.burn.clone().autodiff();
+    let mut rng = common::rng("render gradients");
+    let settings = RenderSettings {
+        resolution: 6,
+        depth_samples: 8,
+        importance_samples: 8,
+        ..Default::default()
+    };
+    let (c, h) = (32, 8);
+    let planes: Vec<f32> = (0..3 * c * h * h)
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect();
+    let random = |n: usize, s: f32, rng: &mut rand::rngs::StdRng| {
+        (0..n)
+            .map(|_| rng.random_range(-s..s))
+            .collect::<Vec<f32>>()
+    };
+    let (w0, b0, w1, mut b1) = (
+        random(64 * 32, 1.5, &mut rng),
+        random(64, 0.3, &mut rng),
+        random(33 * 64, 1.5, &mut rng),
+        random(33, 0.3, &mut rng),
+    );
+    b1[0] = 2.0; // enough density for the rays to see something
+    let camera = CameraLabel::from_eg3d(
+        &neuralhead::render::camera::OrbitCamera {
+            yaw: 0.2,
+            pitch: -0.1,
+            ..Default::default()
+        }
+        .eg3d_label(),
+    );
+    let projection = PlaneProjection::from_axes([[0, 1], [2, 1], [0, 2]]).tensor(&ad);
+    let weights = Tensor::<3>::random(
+        [c, 6, 6],
+        burn::tensor::Distribution::Uniform(-1.0, 1.0),
+        &ad,
+    );
+    let loss = |planes: &[f32], w1: &[f32], track: bool| {
+        let mut p = Tensor::<4>::from_data(TensorData::new(planes.to_vec(), [3, c, h, h]), &ad);
+        let mut w = Tensor::<2>::from_data(TensorData::new(w1.to_vec(), [33, 64]), &ad);
+        if track {
+            p = p.require_grad();
+            w = w.require_grad();
+        }
+        let decoder = OsgDecoder {
+            w0: Tensor::from_data(TensorData::new(w0.clone(), [64, 32]), &ad),
+            b0: Tensor::from_data(TensorData::new(b0.clone(), [64]), &ad),
+            w1: w.clone(),
+            b1: Tensor::from_data(TensorData::new(b1.clone(), [33]), &ad),
+        };
+        let r = render_reference(
+            p.clone(),
+            &projection,
+            &decoder,
+            &camera,
+            &settings,
+            Randomness::Deterministic,
+            64,
+        );
+        ((r.features * weights.clone()).sum(), p, w)
+    };
+    let (value, p, w) = loss(&planes, &w1, true);
+    let grads = value.backward();
+    let gp = to_vec(p.grad(&grads).expect("gradient reaches the planes"));
+    let gw = to_vec(w.grad(&grads).expect("gradient reaches the decoder"));
+    let scalar = |t: Tensor<1>| to_vec(t)[0];
+    let h_step = 1e-2f32;
+    let mut checked = 0;
+    // Entries with a gradient worth checking (most plane texels are never sampled).
+    let mut order: Vec<usize> = (0..gp.len()).collect();
+    order.sort_by(|&a, &b| gp[b].abs().total_cmp(&gp[a].abs()));
+    for &i in order.iter().take(4) {
+        let (mut up, mut down) = (planes.clone(), planes.clone());
+        up[i] += h_step;
+        down[i] -= h_step;
+        let fd = (scalar(loss(&up, &w1, false).0) - scalar(loss(&down, &w1, false).0))
+            / (2.0 * f64::from(h_step));
+        assert!(
+            (fd - gp[i]).abs() <= 2e-2 * fd.abs().max(1e-2),
+            "plane[{i}]: grad {} vs fd {fd}",
+            gp[i]
+        );
+        checked += 1;
+    }
+    for j in [0usize, 5, 64 + 3, 20 * 64 + 7] {
+        let (mut up, mut down) = (w1.clone(), w1.clone());
+        up[j] += h_step;
+        down[j] -= h_step;
+        let fd = (scalar(loss(&planes, &up, false).0) - scalar(loss(&planes, &down, false).0))
+            / (2.0 * f64::from(h_step));
+        assert!(
+            (fd - gw[j]).abs() <= 2e-2 * fd.abs().max(1e-2),
+            "decoder w1[{j}]: grad {} vs fd {fd}",
+            gw[j]
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+}
