@@ -287,14 +287,17 @@ fn reference_renderer_gradients_match_finite_differences() {
         );
         checked += 1;
     }
+    // The density path (row 0) is curved (softplus, exp): a smaller step, 5%, and 3e-3 for the
+    // f32 noise floor of a finite difference of this loss (a sum of ~1000 composited values).
+    let h_decoder = 3e-3f32;
     for j in [0usize, 5, 64 + 3, 20 * 64 + 7] {
         let (mut up, mut down) = (w1.clone(), w1.clone());
-        up[j] += h_step;
-        down[j] -= h_step;
+        up[j] += h_decoder;
+        down[j] -= h_decoder;
         let fd = (scalar(loss(&planes, &up, false).0) - scalar(loss(&planes, &down, false).0))
-            / (2.0 * f64::from(h_step));
+            / (2.0 * f64::from(h_decoder));
         assert!(
-            (fd - gw[j]).abs() <= 2e-2 * fd.abs().max(1e-2),
+            (fd - gw[j]).abs() <= 5e-2 * fd.abs() + 3e-3,
             "decoder w1[{j}]: grad {} vs fd {fd}",
             gw[j]
         );

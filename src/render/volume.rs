@@ -37,6 +37,7 @@ impl Default for RenderSettings {
 
 /// Where the random numbers come from.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant, reason = "built once per frame")]
 pub enum Randomness {
     /// Recorded draws: stratified jitter `[R, D]` and inverse-CDF uniforms `[R, Di]`.
     Given {
