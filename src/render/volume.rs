@@ -208,13 +208,17 @@ pub fn render_reference(
                 Distribution::Uniform(0.0, 1.0),
                 &device,
             )),
-            Tensor::random([rays, di], Distribution::Uniform(0.0, 1.0), &device),
+            Tensor::random([rays, di.max(1)], Distribution::Uniform(0.0, 1.0), &device),
         ),
         Randomness::Deterministic => {
-            let line: Vec<f32> = (0..di).map(|i| i as f32 / (di - 1).max(1) as f32).collect();
+            // One column at least: without importance samples the draws go unused.
+            let columns = di.max(1);
+            let line: Vec<f32> = (0..columns)
+                .map(|i| i as f32 / (columns - 1).max(1) as f32)
+                .collect();
             (
                 None,
-                Tensor::<1>::from_data(TensorData::new(line, [di]), &device)
+                Tensor::<1>::from_data(TensorData::new(line, [columns]), &device)
                     .unsqueeze_dim::<2>(0)
                     .repeat_dim(0, rays),
             )
