@@ -2,6 +2,7 @@
 //! on burn's wgpu backend and hand-written WGSL compute shaders.
 
 pub mod app;
+pub mod avatar;
 pub mod cli;
 pub mod gpu;
 pub mod io;
