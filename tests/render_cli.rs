@@ -118,6 +118,47 @@ fn planes_view_shows_the_rasterized_triplanes_and_alphas() {
 }
 
 #[test]
+fn neural_views_render_the_painted_test_avatar() {
+    let out = std::env::temp_dir().join(format!("neuralhead-neural-{}.png", std::process::id()));
+    let small = ["--neural-size", "24", "--samples", "0.5"];
+    let rgb = render(&out, &[&["--view", "rgb"][..], &small].concat());
+    assert_eq!(rgb.dimensions(), (24, 24));
+    // The head is in front of the camera: skin in the middle, empty corners.
+    let centre = rgb.get_pixel(12, 12);
+    assert!(
+        centre[0] > 120 && centre[0] > centre[2],
+        "centre {centre:?} is not skin"
+    );
+    assert!(
+        rgb.get_pixel(0, 0)[0] < 30,
+        "corner {:?} is not empty",
+        rgb.get_pixel(0, 0)
+    );
+    let opacity = render(&out, &[&["--view", "opacity"][..], &small].concat());
+    assert!(opacity.get_pixel(12, 12)[0] > 200 && opacity.get_pixel(0, 0)[0] < 30);
+    for view in ["depth", "features"] {
+        render(&out, &[&["--view", view][..], &small].concat());
+    }
+    render(
+        &out,
+        &[&["--view", "rgb", "--avatar", "random"][..], &small].concat(),
+    );
+    // A rig file is not an avatar.
+    let bad = neuralhead(&[
+        "render",
+        "--view",
+        "rgb",
+        "--avatar",
+        "assets/default_rig.safetensors",
+        "--out",
+        "/tmp/x.png",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not an avatar file"));
+    std::fs::remove_file(out).ok();
+}
+
+#[test]
 fn params_files_drive_the_render() {
     let dir = std::env::temp_dir().join(format!("neuralhead-params-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -3,6 +3,8 @@
 //! belongs to and its source state (FADM's source attributes, inversion's fitted camera).
 
 pub mod file;
+pub mod painted;
+pub mod pipeline;
 pub mod random;
 
 use crate::raster::layout::PlaneLayout;

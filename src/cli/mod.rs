@@ -1,6 +1,7 @@
 //! The command line: `render`, `bench`, `inspect`, `adapters`.
 
 pub mod bench;
+pub mod neural;
 pub mod planes;
 pub mod render;
 pub mod rig_args;
@@ -31,8 +32,8 @@ pub enum Command {
         #[arg(long)]
         screenshot: Option<std::path::PathBuf>,
     },
-    /// Render one frame to a PNG (for now the shaded mesh preview with a UV checker).
-    Render(render::RenderArgs),
+    /// Render one frame to a PNG: the shaded mesh, the rasterized planes, or the neural render.
+    Render(Box<render::RenderArgs>),
     /// Time GPU skinning against the CPU reference, for the default rig and a FLAME file.
     Bench(bench::BenchArgs),
     /// Describe a rig file: sizes, expression names, joints.

@@ -8,6 +8,7 @@ use clap::Args;
 use super::rig_args::RigArgs;
 use crate::gpu::{AdapterChoice, Gpu};
 use crate::render::camera::OrbitCamera;
+use crate::render::modes::RenderMode;
 use crate::render::preview::PreviewRenderer;
 use crate::rig::skin_gpu::GpuSkinner;
 
@@ -39,12 +40,35 @@ pub struct RenderArgs {
     /// Raster resolution for `--view planes`.
     #[arg(long, default_value_t = 256)]
     pub raster_size: usize,
+    /// The avatar for the neural views: a file, `painted` (test avatar: the rig's colours as
+    /// a head-shaped volume) or `random` (test avatar: smooth random textures).
+    #[arg(long, default_value = "painted")]
+    pub avatar: String,
+    /// Neural rendering resolution N (rays per side) for the neural views.
+    #[arg(long, default_value_t = 64)]
+    pub neural_size: usize,
+    /// Samples per ray relative to Next3D's 48 + 48 (0.5 … 4).
+    #[arg(long, default_value_t = 1.0)]
+    pub samples: f64,
+    /// Feature channels shown by `--view features`, e.g. 3,4,5.
+    #[arg(long, default_value = "3,4,5")]
+    pub channels: String,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ViewChoice {
+    /// The shaded mesh preview.
     Mesh,
+    /// The rasterized triplanes and their alphas.
     Planes,
+    /// The neural render's first three features (its RGB).
+    Rgb,
+    /// The neural render's depth, colour-mapped.
+    Depth,
+    /// The accumulated opacity per ray.
+    Opacity,
+    /// Three feature channels (`--channels`) as false colour.
+    Features,
 }
 
 /// Head pose is the camera: these orbit it around the head.
@@ -119,6 +143,33 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
             );
             super::planes::render(&gpu, &rig, vertices, args.layout.layout(), args.raster_size)?
         }
+        ViewChoice::Rgb | ViewChoice::Depth | ViewChoice::Opacity | ViewChoice::Features => {
+            anyhow::ensure!(
+                (4..=512).contains(&args.neural_size),
+                "--neural-size must be within 4…512"
+            );
+            anyhow::ensure!(
+                (0.5..=4.0).contains(&args.samples),
+                "--samples must be within 0.5…4"
+            );
+            let mode = match args.view {
+                ViewChoice::Rgb => RenderMode::Rgb,
+                ViewChoice::Depth => RenderMode::Depth,
+                ViewChoice::Opacity => RenderMode::Opacity,
+                _ => RenderMode::Features(parse_channels(&args.channels)?),
+            };
+            let avatar = super::neural::load_avatar(&args.avatar, &rig, &args.rig.rig)?;
+            super::neural::render(
+                &gpu,
+                rig.clone(),
+                &avatar,
+                &params,
+                &camera,
+                mode,
+                args.neural_size,
+                args.samples,
+            )?
+        }
         ViewChoice::Mesh => {
             let vertices = read_points(vertices)?;
             let mut image =
@@ -138,6 +189,19 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
         gpu.describe()
     );
     Ok(())
+}
+
+fn parse_channels(text: &str) -> anyhow::Result<[usize; 3]> {
+    let values: Vec<usize> = text
+        .split(',')
+        .map(|c| c.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .with_context(|| {
+            format!("--channels {text}: expected three channel numbers, e.g. 3,4,5")
+        })?;
+    values
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("--channels {text}: expected exactly three channel numbers"))
 }
 
 fn read_points(tensor: burn::tensor::Tensor<2>) -> anyhow::Result<Vec<[f32; 3]>> {

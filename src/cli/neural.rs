@@ -1,0 +1,71 @@
+//! `neuralhead render --view rgb|depth|opacity|features`: the neural pipeline for one frame.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::avatar::painted::painted_avatar;
+use crate::avatar::pipeline::{FramePipeline, RASTER_RESOLUTION};
+use crate::avatar::random::random_avatar;
+use crate::avatar::{Avatar, RigRef, file};
+use crate::gpu::Gpu;
+use crate::render::camera::OrbitCamera;
+use crate::render::modes::{RenderMode, to_image};
+use crate::rig::{Rig, RigKind, RigParams};
+
+/// Sizes of the random test avatar: texture and static planes.
+const RANDOM_TEXTURE: usize = 256;
+const RANDOM_PLANES: usize = 64;
+
+/// `random` (a seeded test avatar), `painted` (the rig's colours as a visual-hull volume)
+/// or an avatar file, checked against the rig.
+pub fn load_avatar(name: &str, rig: &Rig, rig_path: &str) -> anyhow::Result<Avatar> {
+    let rig_ref = match rig.kind {
+        RigKind::Default => RigRef::Default,
+        RigKind::Flame2020 => RigRef::Flame {
+            sha256: file_sha256(Path::new(rig_path))?,
+        },
+    };
+    match name {
+        "random" => return Ok(random_avatar(rig_ref, 0, RANDOM_TEXTURE, RANDOM_PLANES)),
+        "painted" => return Ok(painted_avatar(rig, rig_ref)),
+        _ => {}
+    }
+    let avatar = file::load(Path::new(name))?;
+    let hash = match &rig_ref {
+        RigRef::Flame { sha256 } => Some(sha256.as_str()),
+        RigRef::Default => None,
+    };
+    file::check_rig(&avatar, rig, hash)?;
+    Ok(avatar)
+}
+
+fn file_sha256(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(format!("{:x}", sha2::Sha256::digest(bytes)))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn render(
+    gpu: &Gpu,
+    rig: Arc<Rig>,
+    avatar: &Avatar,
+    params: &RigParams,
+    camera: &OrbitCamera,
+    mode: RenderMode,
+    resolution: usize,
+    samples_scale: f64,
+) -> anyhow::Result<image::RgbaImage> {
+    let mut pipeline = FramePipeline::new(gpu, rig, avatar, RASTER_RESOLUTION)?;
+    let frame = pipeline.render(params, camera, resolution, samples_scale)?;
+    if let RenderMode::Features(channels) = mode {
+        anyhow::ensure!(
+            channels.iter().all(|&c| c < frame.channels),
+            "--channels must be below {}",
+            frame.channels
+        );
+    }
+    Ok(to_image(&frame, mode))
+}
