@@ -8,6 +8,7 @@ mod fixture;
 mod meshes;
 
 use burn::tensor::{Tensor, TensorData};
+use common::to_vec;
 use fixture::{Fixture, max_error};
 use neuralhead::raster::gpu::TriplaneRasterizer;
 use neuralhead::raster::layout::PlaneLayout;
@@ -15,15 +16,6 @@ use neuralhead::raster::reference::{self, Image};
 use neuralhead::raster::views::{self, ORTHO_SCALE};
 use neuralhead::rig::Rig;
 use rand::Rng;
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .unwrap()
-        .into_iter()
-        .map(f64::from)
-        .collect()
-}
 
 fn vertices(rig: &Rig) -> Vec<[f64; 3]> {
     rig.template.iter().map(|p| p.map(f64::from)).collect()
@@ -337,26 +329,26 @@ fn sampling_and_blending_gradients_match_finite_differences() {
     let scalar = |t: Tensor<1>| to_vec(t)[0];
     // The loss is linear in both, so a large step is exact up to rounding.
     let h = 0.5f32;
-    for _ in 0..6 {
-        let i = rng.random_range(0..texture_values.len());
-        let (mut up, mut down) = (texture_values.clone(), texture_values.clone());
+    let central = |values: &[f32], i: usize, loss_at: &dyn Fn(&[f32]) -> f64| {
+        let (mut up, mut down) = (values.to_vec(), values.to_vec());
         up[i] += h;
         down[i] -= h;
-        let fd = (scalar(loss(&up, &static_values, false).0)
-            - scalar(loss(&down, &static_values, false).0))
-            / (2.0 * f64::from(h));
+        (loss_at(&up) - loss_at(&down)) / (2.0 * f64::from(h))
+    };
+    for _ in 0..6 {
+        let i = rng.random_range(0..texture_values.len());
+        let fd = central(&texture_values, i, &|t| {
+            scalar(loss(t, &static_values, false).0)
+        });
         assert!(
             (fd - texture_grad[i]).abs() <= 2e-3 * fd.abs().max(1.0),
             "texture[{i}]: grad {} vs fd {fd}",
             texture_grad[i]
         );
         let j = rng.random_range(0..static_values.len());
-        let (mut up, mut down) = (static_values.clone(), static_values.clone());
-        up[j] += h;
-        down[j] -= h;
-        let fd = (scalar(loss(&texture_values, &up, false).0)
-            - scalar(loss(&texture_values, &down, false).0))
-            / (2.0 * f64::from(h));
+        let fd = central(&static_values, j, &|s| {
+            scalar(loss(&texture_values, s, false).0)
+        });
         assert!(
             (fd - static_grad[j]).abs() <= 2e-3 * fd.abs().max(1.0),
             "static[{j}]: grad {} vs fd {fd}",

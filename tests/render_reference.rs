@@ -10,20 +10,12 @@ mod fixture;
 use std::collections::HashMap;
 
 use burn::tensor::{Tensor, TensorData};
+use common::to_vec;
 use fixture::{Fixture, max_error};
 use neuralhead::render::decoder::OsgDecoder;
 use neuralhead::render::rays::CameraLabel;
 use neuralhead::render::triplane::{PlaneProjection, sample_planes};
 use neuralhead::render::volume::{Randomness, RenderSettings, render_reference};
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .unwrap()
-        .into_iter()
-        .map(f64::from)
-        .collect()
-}
 
 fn part(fx: &Fixture, name: &str, b: usize, batch: usize) -> Vec<f32> {
     let d = fx.data(name);

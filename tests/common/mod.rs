@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use burn::tensor::Tensor;
 use neuralhead::gpu::{AdapterChoice, Gpu, kernel};
 use neuralhead::rig::{Rig, synthetic};
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -43,4 +44,14 @@ pub fn random_flame_like_rig(rng: &mut StdRng) -> Rig {
     let rig = synthetic::flame_sized(rng.random(), synthetic::FLAME_VERTICES);
     rig.validate().unwrap();
     rig
+}
+
+/// A tensor's values, read back as f64.
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect()
 }
