@@ -21,17 +21,6 @@ fn vertices(rig: &Rig) -> Vec<[f64; 3]> {
     rig.template.iter().map(|p| p.map(f64::from)).collect()
 }
 
-fn random_texture(rng: &mut rand::rngs::StdRng, channels: usize, size: usize) -> Image {
-    Image {
-        channels,
-        height: size,
-        width: size,
-        data: (0..channels * size * size)
-            .map(|_| rng.random_range(-1.0..1.0))
-            .collect(),
-    }
-}
-
 /// GPU raster vs CPU reference: the same face wherever the pixel centre is clearly inside a
 /// triangle (barycentrics ≥ 1e-4 in the reference), UVs within 1e-4 there.
 #[test]
@@ -274,14 +263,7 @@ fn sampling_and_blending_gradients_match_finite_differences() {
         &gpu.burn,
     ));
     let texture = Tensor::<3>::from_data(
-        TensorData::new(
-            random_texture(&mut rng, c, t)
-                .data
-                .iter()
-                .map(|&x| x as f32)
-                .collect::<Vec<_>>(),
-            [c, t, t],
-        ),
+        TensorData::new(common::uniform(&mut rng, c * t * t), [c, t, t]),
         &gpu.burn,
     );
     let (_, masked) = plain.sample(&raster, texture);
@@ -296,12 +278,8 @@ fn sampling_and_blending_gradients_match_finite_differences() {
         burn::tensor::Distribution::Uniform(-1.0, 1.0),
         &ad,
     );
-    let texture_values: Vec<f32> = (0..c * t * t)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
-    let static_values: Vec<f32> = (0..3 * c * n * n)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
+    let texture_values: Vec<f32> = common::uniform(&mut rng, c * t * t);
+    let static_values: Vec<f32> = common::uniform(&mut rng, 3 * c * n * n);
     let loss = |tex: &[f32], stat: &[f32], track: bool| {
         let mut texture = Tensor::<3>::from_data(TensorData::new(tex.to_vec(), [c, t, t]), &ad);
         let mut static_planes =
@@ -367,17 +345,9 @@ fn gpu_blend_matches_the_reference_for_every_layout() {
     let (n, c, t) = (48, 4, 32);
     let upload = |values: Vec<f32>, shape: Vec<usize>| TensorData::new(values, shape);
     let vertices: Vec<f32> = rig.template.iter().flatten().copied().collect();
-    let texture: Vec<f32> = (0..c * t * t)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
-    let static_values: Vec<f32> = (0..3 * c * n * n)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
-    for layout in [
-        PlaneLayout::released(),
-        PlaneLayout::front_only(),
-        PlaneLayout::consistent(),
-    ] {
+    let texture: Vec<f32> = common::uniform(&mut rng, c * t * t);
+    let static_values: Vec<f32> = common::uniform(&mut rng, 3 * c * n * n);
+    for layout in common::layouts() {
         let rasterizer = TriplaneRasterizer::new(&rig, layout.clone(), n, &gpu.burn);
         let raster = rasterizer.rasterize(Tensor::from_data(
             upload(vertices.clone(), vec![rig.template.len(), 3]),
@@ -476,18 +446,10 @@ fn fused_path_equals_the_differentiable_path() {
     let rig = meshes::random_head(&mut rng, 20, 28);
     let (n, c, t) = (64, 5, 40);
     let vertices: Vec<f32> = rig.template.iter().flatten().copied().collect();
-    let texture: Vec<f32> = (0..c * t * t)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
+    let texture: Vec<f32> = common::uniform(&mut rng, c * t * t);
     // Static planes at another resolution exercise the resampling too.
-    let statics: Vec<f32> = (0..3 * c * 48 * 48)
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
-    for layout in [
-        PlaneLayout::released(),
-        PlaneLayout::front_only(),
-        PlaneLayout::consistent(),
-    ] {
+    let statics: Vec<f32> = common::uniform(&mut rng, 3 * c * 48 * 48);
+    for layout in common::layouts() {
         let rasterizer = TriplaneRasterizer::new(&rig, layout.clone(), n, &gpu.burn);
         let inputs = || {
             (

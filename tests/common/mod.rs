@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use burn::tensor::Tensor;
 use neuralhead::gpu::{AdapterChoice, Gpu, kernel};
+use neuralhead::raster::layout::PlaneLayout;
 use neuralhead::rig::{Rig, synthetic};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -54,4 +55,18 @@ pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
         .into_iter()
         .map(f64::from)
         .collect()
+}
+
+/// `n` values drawn uniformly from [−1, 1).
+pub fn uniform(rng: &mut StdRng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Every plane layout the project offers.
+pub fn layouts() -> [PlaneLayout; 3] {
+    [
+        PlaneLayout::released(),
+        PlaneLayout::front_only(),
+        PlaneLayout::consistent(),
+    ]
 }
