@@ -13,6 +13,7 @@ use burn::tensor::{Tensor, TensorData};
 use common::to_vec;
 use fixture::{Fixture, max_error};
 use neuralhead::render::decoder::OsgDecoder;
+use neuralhead::render::fused::render_fused;
 use neuralhead::render::rays::CameraLabel;
 use neuralhead::render::triplane::{PlaneProjection, sample_planes};
 use neuralhead::render::volume::{Randomness, RenderSettings, render_reference};
@@ -59,9 +60,9 @@ fn reference_renderer_matches_the_official_one() {
         .iter()
         .map(|&x| x as f32)
         .collect();
-    let projection = PlaneProjection::from_plane_axes(&axes)
-        .unwrap()
-        .tensor(device);
+    let projection_q = PlaneProjection::from_plane_axes(&axes).unwrap();
+    let projection = projection_q.tensor(device);
+    let mut fused_renders = Vec::new();
     let plane_shape = fx.shape("in/planes")[1..].to_vec();
     let (n, d, di) = (
         settings.resolution,
@@ -132,6 +133,19 @@ fn reference_renderer_matches_the_official_one() {
             .map(|&x| x as f32)
             .collect::<Vec<_>>();
         let pdf = Tensor::<2>::from_data(TensorData::new(pdf, [rays, di]), device);
+        // The fused kernel, fed the same draws, must agree with the official renderer too.
+        let given = Randomness::Given {
+            stratified: stratified.clone(),
+            pdf: pdf.clone(),
+        };
+        fused_renders.push(render_fused(
+            planes.clone(),
+            &projection_q,
+            &decoder,
+            &camera,
+            &settings,
+            given,
+        ));
         let rendered = render_reference(
             planes,
             &projection,
@@ -162,7 +176,12 @@ fn reference_renderer_matches_the_official_one() {
         .map(|r| r.depth_range.1)
         .fold(f32::NEG_INFINITY, f32::max);
     let mut failures: Vec<String> = Vec::new();
-    for (b, r) in renders.into_iter().enumerate() {
+    let labelled = renders
+        .into_iter()
+        .map(|r| ("reference", r))
+        .chain(fused_renders.into_iter().map(|r| ("fused", r)));
+    for (k, (path, r)) in labelled.enumerate() {
+        let b = k % batch;
         let reference = |name: &str| {
             part(&fx, name, b, batch)
                 .iter()
@@ -178,9 +197,9 @@ fn reference_renderer_matches_the_official_one() {
             ("out/weights_sum", to_vec(r.weights_sum)),
         ] {
             let (err, scale) = max_error(&ours, &reference(name));
-            eprintln!("sample {b} {name}: max error {err:.2e} of {scale:.3}");
+            eprintln!("{path} sample {b} {name}: max error {err:.2e} of {scale:.3}");
             if err > 1e-4 * scale {
-                failures.push(format!("{name} of sample {b} differs by {err:e}"));
+                failures.push(format!("{path}: {name} of sample {b} differs by {err:e}"));
             }
         }
     }
@@ -296,4 +315,101 @@ fn reference_renderer_gradients_match_finite_differences() {
         checked += 1;
     }
     assert_eq!(checked, 8);
+}
+
+/// The fused kernel against the reference path on the fixture's planes and decoder: coarse
+/// only, with importance samples, with fresh random draws (jitter and CDF samples) and with
+/// many samples. Tolerance 1e-4 of the largest value (f32 sums in a different order).
+#[test]
+fn fused_renderer_equals_the_reference_path() {
+    use rand::Rng;
+    let gpu = common::gpu();
+    let device = &gpu.burn;
+    let fx = Fixture::load("next3d_render.safetensors");
+    let named: HashMap<String, (Vec<usize>, Vec<f32>)> = fx
+        .tensors
+        .iter()
+        .filter(|(k, _)| k.starts_with("decoder."))
+        .map(|(k, (s, v))| {
+            (
+                k.clone(),
+                (s.clone(), v.iter().map(|&x| x as f32).collect()),
+            )
+        })
+        .collect();
+    let decoder = OsgDecoder::from_named(&named, device).unwrap();
+    let axes: Vec<f32> = fx
+        .data("renderer.plane_axes")
+        .iter()
+        .map(|&x| x as f32)
+        .collect();
+    let projection = PlaneProjection::from_plane_axes(&axes).unwrap();
+    let shape = fx.shape("in/planes")[1..].to_vec();
+    let planes =
+        Tensor::<4>::from_data(TensorData::new(part(&fx, "in/planes", 0, 2), shape), device);
+    let camera = CameraLabel::from_eg3d(&part(&fx, "in/c", 1, 2).try_into().unwrap());
+    let mut rng = common::rng("fused renderer");
+    let mut draws = |rows: usize, columns: usize| {
+        let values: Vec<f32> = (0..rows * columns).map(|_| rng.random()).collect();
+        Tensor::<2>::from_data(TensorData::new(values, [rows, columns]), device)
+    };
+    let mut given = |n: usize, d: usize, di: usize| Randomness::Given {
+        stratified: draws(n * n, d),
+        pdf: draws(n * n, di),
+    };
+    // (N, D, Di, draws): coarse only; the fixture's counts; fresh random draws; and EG3D
+    // viewer's ×4 preset, past lavapipe's 65535-iterations-per-invocation loop limit if the
+    // kernel spent many iterations per sample.
+    let cases = [
+        (12, 16, 0, Randomness::Deterministic),
+        (16, 24, 24, Randomness::Deterministic),
+        (16, 24, 24, given(16, 24, 24)),
+        (2, 192, 192, given(2, 192, 192)),
+    ];
+    let mut failures = Vec::new();
+    for (case, (n, d, importance_samples, randomness)) in cases.into_iter().enumerate() {
+        let settings = RenderSettings {
+            resolution: n,
+            depth_samples: d,
+            importance_samples,
+            ..Default::default()
+        };
+        let fused = render_fused(
+            planes.clone(),
+            &projection,
+            &decoder,
+            &camera,
+            &settings,
+            randomness.clone(),
+        );
+        let reference = render_reference(
+            planes.clone(),
+            &projection.tensor(device),
+            &decoder,
+            &camera,
+            &settings,
+            randomness,
+            64,
+        );
+        for (name, a, b) in [
+            (
+                "features",
+                to_vec(fused.features),
+                to_vec(reference.features),
+            ),
+            (
+                "weights",
+                to_vec(fused.weights_sum),
+                to_vec(reference.weights_sum),
+            ),
+            ("depth", to_vec(fused.depth), to_vec(reference.depth)),
+        ] {
+            let (err, scale) = max_error(&a, &b);
+            eprintln!("case {case}: {name} max error {err:.2e} of {scale:.3}");
+            if err > 1e-4 * scale {
+                failures.push(format!("case {case}: {name} differs by {err:e}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -55,6 +55,9 @@ fn every_kernel_validates_as_instantiated() {
         shaders::mouth_fill(256, 256),
         shaders::sample_blend(32, 256, 256, false),
         shaders::sample_blend(32, 256, 256, true),
+        shaders::raymarch(0, [256, 256], 128, 48, 48),
+        shaders::raymarch(1, [256, 256], 128, 48, 48),
+        shaders::raymarch(0, [64, 64], 64, 24, 0),
     ];
     // Every rasterizer stage at FLAME's face count and the default resolution.
     let instances: Vec<_> = instances

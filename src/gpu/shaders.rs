@@ -16,6 +16,7 @@ pub const MESH_PREVIEW: (&str, &str) = shader!("mesh_preview.wgsl");
 pub const RASTER_TRIPLANE: (&str, &str) = shader!("raster_triplane.wgsl");
 pub const MOUTH_FILL: (&str, &str) = shader!("mouth_fill.wgsl");
 pub const SAMPLE_BLEND: (&str, &str) = shader!("sample_blend.wgsl");
+pub const RAYMARCH: (&str, &str) = shader!("raymarch.wgsl");
 
 /// Every shader file, for the validation test (it checks that none is missing here).
 pub const ALL_FILES: &[(&str, &str)] = &[
@@ -24,6 +25,7 @@ pub const ALL_FILES: &[(&str, &str)] = &[
     RASTER_TRIPLANE,
     MOUTH_FILL,
     SAMPLE_BLEND,
+    RAYMARCH,
 ];
 
 /// The skinning kernel for a rig of these sizes.
@@ -65,4 +67,23 @@ pub fn sample_blend(
         .define("texture_size", texture_size)
         .define("resolution", resolution)
         .define("zero_background", zero_background)
+}
+
+/// One pass of the fused ray marcher (0: sample depths, 1: decode and composite) for planes
+/// of `plane_size` (H, W), N×N rays and the sample counts.
+pub fn raymarch(
+    pass: u32,
+    plane_size: [usize; 2],
+    resolution: usize,
+    depth_samples: usize,
+    importance_samples: usize,
+) -> WgslKernel {
+    WgslKernel::new(RAYMARCH.0, RAYMARCH.1, 64)
+        .define("pass", pass)
+        .define("plane_height", plane_size[0])
+        .define("plane_width", plane_size[1])
+        .define("resolution", resolution)
+        .define("depth_samples", depth_samples)
+        .define("importance_samples", importance_samples)
+        .define("importance_slots", importance_samples.max(1))
 }

@@ -3,6 +3,7 @@
 
 pub mod camera;
 pub mod decoder;
+pub mod fused;
 pub mod modes;
 pub mod preview;
 pub mod rays;

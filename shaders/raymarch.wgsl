@@ -1,0 +1,361 @@
+// The fused neural renderer, one invocation per ray, in two passes so that each stays small:
+//   pass 0 (`PASS == 0`): coarse samples (density only), MipRayMarcher2 weights and EG3D's
+//     importance resampling → the ray's merged, sorted sample depths [R, D + DI];
+//   pass 1: every sample decoded and composited on the fly → features [C, R], depth [R],
+//     weight sum [R], sampled range [R, 2].
+// Per-sample features never reach global memory. The reference is `render_reference` in
+// src/render/volume.rs; tests hold the two equal.
+//
+// Loop budget: Mesa's llvmpipe (lavapipe) ends every loop of an invocation once 65535
+// iterations have run in total, silently. Features and hidden units are therefore vec4s
+// and the dot products are written out (dot32, dot64), so a sample costs about seventy
+// iterations, not thousands (with scalar loops the march stopped after ~29 samples).
+
+@group(0) @binding(0) var<storage, read_write> planes: array<f32>;   // [3, C, H, W]
+@group(0) @binding(1) var<storage, read_write> decoder: array<f32>;  // w0 [64,32], b0 [64], w1 [33,64], b1 [33]
+@group(0) @binding(2) var<storage, read_write> frame: array<f32>;    // see FRAME_* below
+@group(0) @binding(3) var<storage, read_write> input: array<f32>;    // pass 0: draws [R, D + DI]; pass 1: depths [R, S]
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;   // pass 0: depths [R, S]; pass 1: the images
+
+const PASS: u32 = {{ pass }}u;
+const C: u32 = 32u;
+const HIDDEN: u32 = 64u;
+const PLANE_H: u32 = {{ plane_height }}u;
+const PLANE_W: u32 = {{ plane_width }}u;
+const RES: u32 = {{ resolution }}u;
+const D: u32 = {{ depth_samples }}u;
+const DI: u32 = {{ importance_samples }}u;
+const S: u32 = D + DI;
+const RAYS: u32 = RES * RES;
+const WORKGROUP_SIZE: u32 = {{ workgroup_size }}u;
+// frame: cam2world rows 0..2 (12), fx fy cx cy skew (5), ray start, ray end, box_warp,
+// then the plane projection [3, 3, 2] (18), then D, D + Di and 0.0 again: loops read a
+// bound or start at run time so that the compiler cannot unroll them; unrolled copies of
+// the decoder took llvmpipe's LLVM (coroutine frame building) many minutes to compile.
+const FRAME_START: u32 = 17u;
+const FRAME_Q: u32 = 20u;
+const FRAME_COUNTS: u32 = 38u;
+const FRAME_ZERO: u32 = 40u;
+const B0: u32 = HIDDEN * C;
+const W1: u32 = B0 + HIDDEN;
+const B1: u32 = W1 + (C + 1u) * HIDDEN;
+
+const C4: u32 = C / 4u;
+const HIDDEN4: u32 = HIDDEN / 4u;
+
+var<private> features: array<vec4<f32>, 8>; // C / 4
+var<private> hidden: array<vec4<f32>, 16>;  // HIDDEN / 4
+
+// 0, read at run time (see FRAME_ZERO).
+fn zero() -> u32 {
+    return u32(frame[FRAME_ZERO]);
+}
+
+fn softplus(x: f32) -> f32 {
+    // torch's threshold of 20 keeps large values exact.
+    return select(log(1.0 + exp(x)), x, x > 20.0);
+}
+
+fn softplus4(x: vec4<f32>) -> vec4<f32> {
+    return select(log(1.0 + exp(x)), x, x > vec4<f32>(20.0));
+}
+
+// Channels 4·c4 … 4·c4 + 3 of a plane texel.
+fn texel4(index: u32, c4: u32) -> vec4<f32> {
+    let stride = PLANE_H * PLANE_W;
+    let i = index + 4u * c4 * stride;
+    return vec4<f32>(planes[i], planes[i + stride], planes[i + 2u * stride], planes[i + 3u * stride]);
+}
+
+// Four consecutive decoder weights from `offset`.
+fn weights4(offset: u32) -> vec4<f32> {
+    return vec4<f32>(decoder[offset], decoder[offset + 1u], decoder[offset + 2u], decoder[offset + 3u]);
+}
+
+// features += w · the texel at `index` (all 32 channels).
+fn add_texel(index: u32, w: f32) {
+    features[0] += w * texel4(index, 0u);
+    features[1] += w * texel4(index, 1u);
+    features[2] += w * texel4(index, 2u);
+    features[3] += w * texel4(index, 3u);
+    features[4] += w * texel4(index, 4u);
+    features[5] += w * texel4(index, 5u);
+    features[6] += w * texel4(index, 6u);
+    features[7] += w * texel4(index, 7u);
+}
+
+// The 32 decoder weights from `offset` · features.
+fn dot32(offset: u32) -> f32 {
+    return dot(weights4(offset), features[0]) + dot(weights4(offset + 4u), features[1])
+        + dot(weights4(offset + 8u), features[2]) + dot(weights4(offset + 12u), features[3])
+        + dot(weights4(offset + 16u), features[4]) + dot(weights4(offset + 20u), features[5])
+        + dot(weights4(offset + 24u), features[6]) + dot(weights4(offset + 28u), features[7]);
+}
+
+// The 64 decoder weights from `offset` · hidden.
+fn dot64(offset: u32) -> f32 {
+    return dot(weights4(offset), hidden[0]) + dot(weights4(offset + 4u), hidden[1])
+        + dot(weights4(offset + 8u), hidden[2]) + dot(weights4(offset + 12u), hidden[3])
+        + dot(weights4(offset + 16u), hidden[4]) + dot(weights4(offset + 20u), hidden[5])
+        + dot(weights4(offset + 24u), hidden[6]) + dot(weights4(offset + 28u), hidden[7])
+        + dot(weights4(offset + 32u), hidden[8]) + dot(weights4(offset + 36u), hidden[9])
+        + dot(weights4(offset + 40u), hidden[10]) + dot(weights4(offset + 44u), hidden[11])
+        + dot(weights4(offset + 48u), hidden[12]) + dot(weights4(offset + 52u), hidden[13])
+        + dot(weights4(offset + 56u), hidden[14]) + dot(weights4(offset + 60u), hidden[15]);
+}
+
+// Bilinear sample of plane k at (u, v), zero padding, align_corners = false, into features.
+fn sample_plane(k: u32, u: f32, v: f32) {
+    let x = ((u + 1.0) * f32(PLANE_W) - 1.0) * 0.5;
+    let y = ((v + 1.0) * f32(PLANE_H) - 1.0) * 0.5;
+    let x0 = floor(x);
+    let y0 = floor(y);
+    for (var corner = zero(); corner < 4u; corner++) {
+        let xi = x0 + f32(corner & 1u);
+        let yi = y0 + f32(corner >> 1u);
+        if (xi < 0.0 || yi < 0.0 || xi >= f32(PLANE_W) || yi >= f32(PLANE_H)) {
+            continue;
+        }
+        let w = (1.0 - abs(x - xi)) * (1.0 - abs(y - yi)) / 3.0; // the mean over 3 planes
+        add_texel(k * C * PLANE_H * PLANE_W + u32(yi) * PLANE_W + u32(xi), w);
+    }
+}
+
+// The decoder's hidden layer at point p (planes sampled and averaged into `features`).
+fn decode_hidden(p: vec3<f32>) {
+    for (var c4 = zero(); c4 < C4; c4++) {
+        features[c4] = vec4<f32>(0.0);
+    }
+    let coords = p * (2.0 / frame[FRAME_START + 2u]);
+    for (var k = zero(); k < 3u; k++) {
+        let q = FRAME_Q + 6u * k;
+        let u = coords.x * frame[q] + coords.y * frame[q + 2u] + coords.z * frame[q + 4u];
+        let v = coords.x * frame[q + 1u] + coords.y * frame[q + 3u] + coords.z * frame[q + 5u];
+        sample_plane(k, u, v);
+    }
+    let g0 = inverseSqrt(f32(C));
+    for (var j4 = zero(); j4 < HIDDEN4; j4++) {
+        let row = 4u * j4 * C;
+        let acc = vec4<f32>(dot32(row), dot32(row + C), dot32(row + 2u * C), dot32(row + 3u * C));
+        hidden[j4] = softplus4(acc * g0 + weights4(B0 + 4u * j4));
+    }
+}
+
+// Output o of the decoder's last layer (0: raw σ, then the feature logits).
+fn decode_output(o: u32) -> f32 {
+    return dot64(W1 + o * HIDDEN) * inverseSqrt(f32(HIDDEN)) + decoder[B1 + o];
+}
+
+// Raw σ at point p.
+fn decode_sigma(p: vec3<f32>) -> f32 {
+    decode_hidden(p);
+    return decode_output(0u);
+}
+
+// Raw σ at point p, and its features (sigmoid·1.002 − 0.001) into `features`.
+fn decode(p: vec3<f32>) -> f32 {
+    let sigma = decode_sigma(p);
+    for (var c4 = zero(); c4 < C4; c4++) {
+        let o = 1u + 4u * c4;
+        let logits = vec4<f32>(
+            decode_output(o),
+            decode_output(o + 1u),
+            decode_output(o + 2u),
+            decode_output(o + 3u),
+        );
+        features[c4] = (1.0 / (1.0 + exp(-logits))) * 1.002 - 0.001;
+    }
+    return sigma;
+}
+
+// MipRayMarcher2's α between two samples.
+fn alpha_between(sigma_a: f32, sigma_b: f32, delta: f32) -> f32 {
+    return 1.0 - exp(-softplus(0.5 * (sigma_a + sigma_b) - 1.0) * delta);
+}
+
+struct Ray {
+    origin: vec3<f32>,
+    direction: vec3<f32>,
+}
+
+// The ray through pixel (i, j): EG3D's lift through the intrinsics, then cam2world.
+fn camera_ray(ray: u32) -> Ray {
+    let x = (f32(ray % RES) + 0.5) / f32(RES);
+    let y = (f32(ray / RES) + 0.5) / f32(RES);
+    let fx = frame[12];
+    let fy = frame[13];
+    let cx = frame[14];
+    let cy = frame[15];
+    let skew = frame[16];
+    let lift = vec3<f32>((x - cx + cy * skew / fy - skew * y / fy) / fx, (y - cy) / fy, 1.0);
+    let r0 = vec4<f32>(frame[0], frame[1], frame[2], frame[3]);
+    let r1 = vec4<f32>(frame[4], frame[5], frame[6], frame[7]);
+    let r2 = vec4<f32>(frame[8], frame[9], frame[10], frame[11]);
+    let origin = vec3<f32>(r0.w, r1.w, r2.w);
+    let h = vec4<f32>(lift, 1.0);
+    let direction = normalize(vec3<f32>(dot(r0, h), dot(r1, h), dot(r2, h)) - origin);
+    return Ray(origin, direction);
+}
+
+// ---- pass 0: sample depths ----
+
+var<private> coarse_depth: array<f32, {{ depth_samples }}>;
+var<private> pdf: array<f32, {{ depth_samples }}>;
+var<private> fine_depth: array<f32, {{ importance_slots }}>;
+
+// Stratified coarse depths with the ray's jitter draws.
+fn coarse_depths(ray: u32) {
+    let start = frame[FRAME_START];
+    let step = (frame[FRAME_START + 1u] - start) / f32(D - 1u);
+    for (var k = 0u; k < D; k++) {
+        coarse_depth[k] = start + step * f32(k) + input[ray * S + k] * step;
+    }
+}
+
+// Marches the coarse densities and fills pdf[0 .. D − 3] with EG3D's smoothed weights
+// (max_pool(2, 1, pad 1), avg_pool(2, 1), + 0.01, ends dropped); returns their sum.
+// Smoothed weight m needs the coarse weights m − 1, m and m + 1: a rolling window of three.
+fn smoothed_weights(r: Ray) -> f32 {
+    var total = 0.0;
+    var transmittance = 1.0;
+    var w_prev2 = 0.0;
+    var w_prev1 = 0.0;
+    var prev_sigma = 0.0;
+    let coarse = u32(frame[FRAME_COUNTS]);
+    for (var k = 0u; k < coarse; k++) {
+        let sigma = decode_sigma(r.origin + r.direction * coarse_depth[k]);
+        if (k > 0u) {
+            // Weight of interval k − 1.
+            let a = alpha_between(prev_sigma, sigma, coarse_depth[k] - coarse_depth[k - 1u]);
+            let w = a * transmittance;
+            transmittance *= 1.0 - a + 1e-10;
+            // Interval k − 1 completes the window of smoothed weight m = k − 2; the kept
+            // ones are m = 1 … D − 3.
+            if (k >= 3u) {
+                let smoothed = 0.5 * (max(w_prev2, w_prev1) + max(w_prev1, w)) + 0.01 + 1e-5;
+                pdf[k - 3u] = smoothed;
+                total += smoothed;
+            }
+            w_prev2 = w_prev1;
+            w_prev1 = w;
+        }
+        prev_sigma = sigma;
+    }
+    return total;
+}
+
+// EG3D's sample_pdf: the inverse CDF over bins at the coarse midpoints, for the ray's draws
+// (sorted ascending by the caller, so one sweep serves them all) into fine_depth.
+fn importance_depths(first_draw: u32, total: f32) {
+    let bins = D - 3u;
+    // searchsorted(right): b is the first bin whose upper CDF value `next` exceeds u;
+    // `running` is its lower value (cdf[0] = 0).
+    var b = 0u;
+    var running = 0.0;
+    var next = pdf[0] / total;
+    for (var q = 0u; q < DI; q++) {
+        let u = input[first_draw + q];
+        while (b < bins && !(next > u)) {
+            running = next;
+            b++;
+            if (b < bins) {
+                next = running + pdf[b] / total;
+            }
+        }
+        // Past the last entry, below = above = the end.
+        let cdf_above = select(running, next, b < bins);
+        let mid_below = 0.5 * (coarse_depth[b] + coarse_depth[b + 1u]);
+        let above = min(b + 1u, bins);
+        let mid_above = 0.5 * (coarse_depth[above] + coarse_depth[above + 1u]);
+        var denom = cdf_above - running;
+        if (denom < 1e-5) {
+            denom = 1.0;
+        }
+        fine_depth[q] = mid_below + (u - running) / denom * (mid_above - mid_below);
+    }
+}
+
+fn sample_depths(ray: u32) {
+    coarse_depths(ray);
+    let base = ray * S;
+    if (DI == 0u) {
+        for (var k = 0u; k < D; k++) {
+            output[base + k] = coarse_depth[k];
+        }
+        return;
+    }
+    importance_depths(base + D, smoothed_weights(camera_ray(ray)));
+    // Merge the two sorted lists.
+    var i = 0u;
+    var j = 0u;
+    for (var k = 0u; k < S; k++) {
+        let take_coarse = j >= DI || (i < D && coarse_depth[i] <= fine_depth[j]);
+        if (take_coarse) {
+            output[base + k] = coarse_depth[i];
+            i++;
+        } else {
+            output[base + k] = fine_depth[j];
+            j++;
+        }
+    }
+}
+
+// ---- pass 1: decode and composite ----
+
+var<private> previous: array<vec4<f32>, 8>; // C / 4
+var<private> accumulated: array<vec4<f32>, 8>;
+
+fn composite(ray: u32) {
+    let r = camera_ray(ray);
+    for (var c4 = zero(); c4 < C4; c4++) {
+        accumulated[c4] = vec4<f32>(0.0);
+    }
+    var transmittance = 1.0;
+    var weight_sum = 0.0;
+    var depth_sum = 0.0;
+    var prev_depth = 0.0;
+    var prev_sigma = 0.0;
+    let samples = u32(frame[FRAME_COUNTS + 1u]);
+    for (var s = 0u; s < samples; s++) {
+        let depth = input[ray * S + s];
+        let sigma = decode(r.origin + r.direction * depth);
+        if (s > 0u) {
+            let a = alpha_between(prev_sigma, sigma, depth - prev_depth);
+            let w = a * transmittance;
+            transmittance *= 1.0 - a + 1e-10;
+            weight_sum += w;
+            depth_sum += w * 0.5 * (prev_depth + depth);
+            for (var c4 = zero(); c4 < C4; c4++) {
+                accumulated[c4] += w * 0.5 * (previous[c4] + features[c4]);
+            }
+        }
+        for (var c4 = zero(); c4 < C4; c4++) {
+            previous[c4] = features[c4];
+        }
+        prev_depth = depth;
+        prev_sigma = sigma;
+    }
+    for (var c4 = zero(); c4 < C4; c4++) {
+        let value = accumulated[c4] * 2.0 - 1.0;
+        for (var i = 0u; i < 4u; i++) {
+            output[(4u * c4 + i) * RAYS + ray] = value[i];
+        }
+    }
+    output[C * RAYS + ray] = depth_sum / weight_sum;
+    output[(C + 1u) * RAYS + ray] = weight_sum;
+    output[(C + 2u) * RAYS + 2u * ray] = input[ray * S];
+    output[(C + 2u) * RAYS + 2u * ray + 1u] = input[ray * S + S - 1u];
+}
+
+@compute @workgroup_size({{ workgroup_size }})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let ray = gid.y * groups.x * WORKGROUP_SIZE + gid.x;
+    if (ray >= RAYS) {
+        return;
+    }
+    if (PASS == 0u) {
+        sample_depths(ray);
+    } else {
+        composite(ray);
+    }
+}
