@@ -69,7 +69,7 @@ fn texel4(index: u32, c4: u32) -> vec4<f32> {
 
 // Four consecutive decoder weights from `offset`.
 fn weights4(offset: u32) -> vec4<f32> {
-    return vec4<f32>(decoder[offset], decoder[offset + 1u], decoder[offset + 2u], decoder[offset + 3u]);
+    return weights[offset / 4u];
 }
 
 // features += w · the texel at `index` (all 32 channels).
@@ -143,7 +143,7 @@ fn decode_hidden(p: vec3<f32>) {
 
 // Output o of the decoder's last layer (0: raw σ, then the feature logits).
 fn decode_output(o: u32) -> f32 {
-    return dot64(W1 + o * HIDDEN) * inverseSqrt(f32(HIDDEN)) + decoder[B1 + o];
+    return dot64(W1 + o * HIDDEN) * inverseSqrt(f32(HIDDEN)) + weights[(B1 + o) / 4u][(B1 + o) % 4u];
 }
 
 // Raw σ at point p.
@@ -347,8 +347,31 @@ fn composite(ray: u32) {
     output[(C + 2u) * RAYS + 2u * ray + 1u] = input[ray * S + S - 1u];
 }
 
+// The decoder's weights, copied once per workgroup: every invocation reads all of them for
+// every sample, and from global memory those reads took 80% of the time on lavapipe.
+const WEIGHTS4: u32 = (B1 + C + 1u + 3u) / 4u;
+var<workgroup> weights: array<vec4<f32>, WEIGHTS4>;
+
+fn load_weights(thread: u32) {
+    for (var i = thread; i < WEIGHTS4; i += WORKGROUP_SIZE) {
+        var w = vec4<f32>(0.0);
+        for (var k = 0u; k < 4u; k++) {
+            if (4u * i + k < B1 + C + 1u) {
+                w[k] = decoder[4u * i + k];
+            }
+        }
+        weights[i] = w;
+    }
+    workgroupBarrier();
+}
+
 @compute @workgroup_size({{ workgroup_size }})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+fn main(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) thread: u32,
+) {
+    load_weights(thread);
     let ray = gid.y * groups.x * WORKGROUP_SIZE + gid.x;
     if (ray >= RAYS) {
         return;

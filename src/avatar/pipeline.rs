@@ -11,16 +11,15 @@ use crate::gpu::Gpu;
 use crate::raster::gpu::TriplaneRasterizer;
 use crate::render::camera::OrbitCamera;
 use crate::render::decoder::OsgDecoder;
+use crate::render::marcher::{Marcher, NeuralField};
 use crate::render::modes::Frame;
 use crate::render::rays::CameraLabel;
 use crate::render::triplane::PlaneProjection;
-use crate::render::volume::{Randomness, RenderSettings, render_reference};
+use crate::render::volume::{Randomness, RenderSettings, Rendered};
 use crate::rig::params::Resolved;
 use crate::rig::skin_gpu::GpuSkinner;
 use crate::rig::{Rig, RigParams};
 
-/// Rays per chunk of the reference renderer: keeps every buffer under lavapipe's 128 MiB.
-const RAY_CHUNK: usize = 1024;
 /// Raster resolution of the texture step (Next3D's 256).
 pub const RASTER_RESOLUTION: usize = 256;
 
@@ -31,7 +30,7 @@ pub struct FramePipeline {
     texture: Tensor<3>,
     static_planes: Tensor<4>,
     decoder: OsgDecoder,
-    projection: Tensor<3>,
+    projection: PlaneProjection,
     cached: Option<(RigParams, Tensor<4>)>,
 }
 
@@ -66,8 +65,7 @@ impl FramePipeline {
             static_planes: Tensor::from_data(array(&avatar.static_planes), device),
             decoder: OsgDecoder::from_named(&named, device).map_err(anyhow::Error::msg)?,
             projection: PlaneProjection::from_plane_axes(&avatar.plane_axes)
-                .map_err(anyhow::Error::msg)?
-                .tensor(device),
+                .map_err(anyhow::Error::msg)?,
             gpu: gpu.clone(),
             cached: None,
         })
@@ -93,35 +91,38 @@ impl FramePipeline {
         Ok(planes)
     }
 
-    /// Renders a frame; `samples_scale` multiplies the 48 + 48 samples per ray.
+    /// Marches the rays of `camera` through `planes`.
+    pub fn march(
+        &self,
+        planes: Tensor<4>,
+        camera: &OrbitCamera,
+        options: &FrameOptions,
+    ) -> Rendered {
+        let field = NeuralField {
+            planes,
+            projection: self.projection.clone(),
+            decoder: self.decoder.clone(),
+        };
+        let randomness = if options.jitter {
+            Randomness::Random
+        } else {
+            Randomness::Deterministic
+        };
+        let label = CameraLabel::from_eg3d(&camera.eg3d_label());
+        options
+            .marcher
+            .render(&field, &label, &options.settings(camera), randomness)
+    }
+
+    /// Renders a frame and reads it back.
     pub fn render(
         &mut self,
         params: &RigParams,
         camera: &OrbitCamera,
-        resolution: usize,
-        samples_scale: f64,
+        options: &FrameOptions,
     ) -> anyhow::Result<Frame> {
         let planes = self.planes(params)?;
-        let (ray_start, ray_end) = camera.ray_bounds();
-        let samples = ((48.0 * samples_scale).round() as usize).max(4);
-        let settings = RenderSettings {
-            resolution,
-            depth_samples: samples,
-            importance_samples: samples,
-            ray_start,
-            ray_end,
-            box_warp: 1.0,
-        };
-        let label = CameraLabel::from_eg3d(&camera.eg3d_label());
-        let rendered = render_reference(
-            planes,
-            &self.projection,
-            &self.decoder,
-            &label,
-            &settings,
-            Randomness::Deterministic,
-            RAY_CHUNK,
-        );
+        let rendered = self.march(planes, camera, options);
         let read = |t: Tensor<1>| {
             t.into_data()
                 .try_to_vec::<f32>()
@@ -130,12 +131,56 @@ impl FramePipeline {
         let channels = rendered.features.dims()[0];
         let frame = Frame {
             channels,
-            size: resolution,
+            size: options.resolution,
             features: read(rendered.features.reshape([-1]))?,
             depth: read(rendered.depth.reshape([-1]))?,
             opacity: read(rendered.weights_sum)?,
         };
         self.gpu.sync();
         Ok(frame)
+    }
+}
+
+/// How a frame is rendered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameOptions {
+    /// Neural rendering resolution N.
+    pub resolution: usize,
+    /// Multiplies the 48 + 48 samples per ray (EG3D's viewer offers ×0.5 … ×4).
+    pub samples_scale: f64,
+    pub marcher: Marcher,
+    /// Fresh stratified jitter and CDF draws each frame, as in training; without it frames
+    /// are deterministic (still frames, tests).
+    pub jitter: bool,
+}
+
+impl Default for FrameOptions {
+    fn default() -> Self {
+        Self {
+            resolution: 64,
+            samples_scale: 1.0,
+            marcher: Marcher::Fused,
+            jitter: false,
+        }
+    }
+}
+
+impl FrameOptions {
+    /// Samples per ray before the scale: Next3D's 48 coarse + 48 importance.
+    pub const BASE_SAMPLES: usize = 48;
+
+    /// The sampling settings for this camera (ray bounds follow its radius).
+    pub fn settings(&self, camera: &OrbitCamera) -> RenderSettings {
+        let (ray_start, ray_end) = camera.ray_bounds();
+        // At least 4 coarse samples: importance sampling smooths over interior bins.
+        let samples = ((Self::BASE_SAMPLES as f64 * self.samples_scale).round() as usize).max(4);
+        RenderSettings {
+            resolution: self.resolution,
+            depth_samples: samples,
+            importance_samples: samples,
+            ray_start,
+            ray_end,
+            box_warp: 1.0,
+        }
     }
 }

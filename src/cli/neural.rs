@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::avatar::painted::painted_avatar;
-use crate::avatar::pipeline::{FramePipeline, RASTER_RESOLUTION};
+use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
 use crate::avatar::random::random_avatar;
 use crate::avatar::{Avatar, RigRef, file};
 use crate::gpu::Gpu;
@@ -47,7 +47,6 @@ fn file_sha256(path: &Path) -> anyhow::Result<String> {
     Ok(format!("{:x}", sha2::Sha256::digest(bytes)))
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn render(
     gpu: &Gpu,
     rig: Arc<Rig>,
@@ -55,11 +54,10 @@ pub fn render(
     params: &RigParams,
     camera: &OrbitCamera,
     mode: RenderMode,
-    resolution: usize,
-    samples_scale: f64,
+    options: &FrameOptions,
 ) -> anyhow::Result<image::RgbaImage> {
     let mut pipeline = FramePipeline::new(gpu, rig, avatar, RASTER_RESOLUTION)?;
-    let frame = pipeline.render(params, camera, resolution, samples_scale)?;
+    let frame = pipeline.render(params, camera, options)?;
     if let RenderMode::Features(channels) = mode {
         anyhow::ensure!(
             channels.iter().all(|&c| c < frame.channels),

@@ -6,8 +6,10 @@ use anyhow::Context;
 use clap::Args;
 
 use super::rig_args::RigArgs;
+use crate::avatar::pipeline::FrameOptions;
 use crate::gpu::{AdapterChoice, Gpu};
 use crate::render::camera::OrbitCamera;
+use crate::render::marcher::Marcher;
 use crate::render::modes::RenderMode;
 use crate::render::preview::PreviewRenderer;
 use crate::rig::skin_gpu::GpuSkinner;
@@ -50,6 +52,13 @@ pub struct RenderArgs {
     /// Samples per ray relative to Next3D's 48 + 48 (0.5 … 4).
     #[arg(long, default_value_t = 1.0)]
     pub samples: f64,
+    /// Ray marcher for the neural views.
+    #[arg(long, value_enum, default_value_t = Marcher::Fused)]
+    pub marcher: Marcher,
+    /// Jitter the samples along each ray (fresh random draws, as in training); without it
+    /// the frame is deterministic.
+    #[arg(long)]
+    pub jitter: bool,
     /// Feature channels shown by `--view features`, e.g. 3,4,5.
     #[arg(long, default_value = "3,4,5")]
     pub channels: String,
@@ -166,8 +175,12 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
                 &params,
                 &camera,
                 mode,
-                args.neural_size,
-                args.samples,
+                &FrameOptions {
+                    resolution: args.neural_size,
+                    samples_scale: args.samples,
+                    marcher: args.marcher,
+                    jitter: args.jitter,
+                },
             )?
         }
         ViewChoice::Mesh => {

@@ -2,9 +2,12 @@
 //! the same run, printed as milliseconds per frame and ratios.
 
 mod raster;
+mod render;
 mod skinning;
 
-use clap::Args;
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
 
 use crate::gpu::{AdapterChoice, Gpu};
 
@@ -20,6 +23,22 @@ pub struct BenchArgs {
     /// Raster resolution for the raster step.
     #[arg(long, default_value_t = 256)]
     pub resolution: usize,
+    /// Which steps to time (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Step::Skinning, Step::Raster, Step::Render])]
+    pub steps: Vec<Step>,
+    /// Neural rendering resolutions for the render step.
+    #[arg(long, value_delimiter = ',', default_values_t = [64, 128, 256])]
+    pub neural_sizes: Vec<usize>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Rig skinning, GPU against the f64 CPU reference.
+    Skinning,
+    /// Texture rasterization into the triplanes, GPU against the f64 CPU reference.
+    Raster,
+    /// Ray marching, fused WGSL against the burn path, and a whole default-avatar frame.
+    Render,
 }
 
 pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
@@ -28,9 +47,42 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
         (16..=1024).contains(&args.resolution),
         "--resolution must be within 16…1024"
     );
+    anyhow::ensure!(
+        args.neural_sizes.iter().all(|n| (4..=512).contains(n)),
+        "--neural-sizes must be within 4…512"
+    );
     let gpu = Gpu::new(adapter)?;
-    println!("adapter: {}\n", gpu.describe());
-    skinning::run(&gpu, args)?;
-    println!();
-    raster::run(&gpu, args.resolution, (args.frames / 10).max(2))
+    println!("adapter: {}", gpu.describe());
+    let slow_frames = (args.frames / 10).max(2);
+    for step in &args.steps {
+        println!();
+        match step {
+            Step::Skinning => skinning::run(&gpu, args)?,
+            Step::Raster => raster::run(&gpu, args.resolution, slow_frames)?,
+            Step::Render => render::run(&gpu, &args.neural_sizes, slow_frames)?,
+        }
+    }
+    Ok(())
+}
+
+/// Wall-clock laps, waiting for the GPU where asked.
+struct Stopwatch(Instant);
+
+impl Stopwatch {
+    fn start() -> Self {
+        Self(Instant::now())
+    }
+
+    fn lap(&mut self) -> f64 {
+        let now = Instant::now();
+        let ms = (now - self.0).as_secs_f64() * 1e3;
+        self.0 = now;
+        ms
+    }
+
+    /// Waits for the GPU, then laps.
+    fn wait(&mut self, gpu: &Gpu) -> f64 {
+        gpu.sync();
+        self.lap()
+    }
 }

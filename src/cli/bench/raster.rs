@@ -1,10 +1,9 @@
 //! The rasterization step per frame (four views: raster, sample, mask, fill, merge, blend)
 //! on the GPU against the f64 CPU reference, at a 32-channel texture as Next3D's.
 
-use std::time::Instant;
-
 use burn::tensor::{Distribution, Tensor, TensorData};
 
+use super::Stopwatch;
 use crate::gpu::Gpu;
 use crate::raster::gpu::TriplaneRasterizer;
 use crate::raster::layout::PlaneLayout;
@@ -162,26 +161,4 @@ fn time_cpu(rig: &Rig, n: usize, frames: usize) -> [f64; 4] {
         }
     }
     ms
-}
-
-/// Milliseconds since the last lap.
-struct Stopwatch(Instant);
-
-impl Stopwatch {
-    fn start() -> Self {
-        Self(Instant::now())
-    }
-
-    fn lap(&mut self) -> f64 {
-        let now = Instant::now();
-        let ms = (now - self.0).as_secs_f64() * 1e3;
-        self.0 = now;
-        ms
-    }
-
-    /// Waits for the GPU, then laps.
-    fn wait(&mut self, gpu: &Gpu) -> f64 {
-        gpu.sync();
-        self.lap()
-    }
 }

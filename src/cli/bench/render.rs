@@ -1,0 +1,124 @@
+//! Ray marching with 48 + 48 samples per ray: the fused WGSL kernel against the burn
+//! reference path, measured in the same run, with the memory pool's growth; then a whole
+//! default-avatar frame (skinning to image) with its stages.
+
+use std::sync::Arc;
+
+use burn::backend::{Backend, Dispatch};
+
+use super::Stopwatch;
+use crate::avatar::RigRef;
+use crate::avatar::painted::painted_avatar;
+use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
+use crate::gpu::Gpu;
+use crate::render::camera::OrbitCamera;
+use crate::render::decoder::FEATURES;
+use crate::render::marcher::Marcher;
+use crate::rig::{RigParams, default_rig};
+
+pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
+    let rig = Arc::new(default_rig::embedded().as_ref().clone());
+    let avatar = painted_avatar(&rig, RigRef::Default);
+    let mut pipeline = FramePipeline::new(gpu, rig, &avatar, RASTER_RESOLUTION)?;
+    let camera = OrbitCamera {
+        yaw: 0.3,
+        ..Default::default()
+    };
+    let planes = pipeline.planes(&RigParams::default())?;
+    println!(
+        "Ray marching, default avatar, 48 + 48 samples per ray, ms per frame; memory in MiB: the fused\n\
+         kernel's buffers (draws, depths, images), and the memory pool's growth during the burn path."
+    );
+    println!(
+        "{:>5} {:>6} {:>10} {:>10} {:>10} {:>9} {:>9}",
+        "N", "frames", "fused", "burn", "burn/fused", "fused MiB", "burn MiB"
+    );
+    for &n in sizes {
+        let measure = |marcher| {
+            let options = FrameOptions {
+                resolution: n,
+                marcher,
+                ..Default::default()
+            };
+            release_unused(gpu);
+            let before = reserved_mib(gpu);
+            let mut ms = 0.0;
+            // Frame 0 compiles the pipelines and is not counted.
+            for frame in 0..=frames {
+                let mut lap = Stopwatch::start();
+                drop(pipeline.march(planes.clone(), &camera, &options));
+                let t = lap.wait(gpu);
+                if frame > 0 {
+                    ms += t / frames as f64;
+                }
+            }
+            (ms, reserved_mib(gpu) - before)
+        };
+        let (fused, _) = measure(Marcher::Fused);
+        let fused_mib = fused_buffers_mib(n, FrameOptions::BASE_SAMPLES * 2);
+        let (burn, burn_mib) = measure(Marcher::Reference);
+        println!(
+            "{n:>5} {frames:>6} {fused:>10.1} {burn:>10.1} {:>10.1} {fused_mib:>9.1} {burn_mib:>9.1}",
+            burn / fused
+        );
+    }
+    println!();
+    whole_frame(gpu, &mut pipeline, &camera, frames * 2)
+}
+
+/// Skinning to image at N = 64 with the fused marcher; the expression changes every frame,
+/// so nothing is served from the plane cache.
+fn whole_frame(
+    gpu: &Gpu,
+    pipeline: &mut FramePipeline,
+    camera: &OrbitCamera,
+    frames: usize,
+) -> anyhow::Result<()> {
+    let options = FrameOptions::default();
+    let mut ms = [0.0; 4];
+    for frame in 0..=frames {
+        let params = RigParams::default().with_expression("jawOpen", (frame % 5) as f32 / 5.0);
+        let mut lap = Stopwatch::start();
+        let planes = pipeline.planes(&params)?;
+        let t0 = lap.wait(gpu);
+        let rendered = pipeline.march(planes, camera, &options);
+        let t1 = lap.wait(gpu);
+        let image = rendered.features.narrow(0, 0, 3).into_data();
+        anyhow::ensure!(image.num_elements() == 3 * 64 * 64, "unexpected frame size");
+        let t2 = lap.lap();
+        if frame > 0 {
+            for (total, t) in ms.iter_mut().zip([t0, t1, t2, t0 + t1 + t2]) {
+                *total += t / frames as f64;
+            }
+        }
+    }
+    println!(
+        "Whole frame, default avatar, N = {}, 48 + 48 samples, fused marcher, ms ({frames} frames):",
+        options.resolution
+    );
+    println!(
+        "  skinning + rasterization {:.1} | marching {:.1} | read back {:.1} | total {:.1}",
+        ms[0], ms[1], ms[2], ms[3]
+    );
+    Ok(())
+}
+
+/// The fused path allocates only these: draws and depths `[R, S]`, images `[C + 4, R]`.
+fn fused_buffers_mib(n: usize, samples: usize) -> f64 {
+    let rays = n * n;
+    (rays * (2 * samples + FEATURES + 4) * 4) as f64 / 1048576.0
+}
+
+/// Returns the memory pool's unused pages to the device, so that growth can be measured.
+fn release_unused(gpu: &Gpu) {
+    gpu.sync();
+    Dispatch::memory_cleanup(gpu.burn.as_dispatch());
+}
+
+/// MiB the device memory pool holds (pages are kept once grown: the peak since the last
+/// release).
+fn reserved_mib(gpu: &Gpu) -> f64 {
+    gpu.sync();
+    Dispatch::memory_pool_usage(gpu.burn.as_dispatch())
+        .map_or(0.0, |u| u.bytes_reserved as f64 / 1048576.0)
+}
