@@ -9,3 +9,7 @@ pub mod io;
 pub mod raster;
 pub mod render;
 pub mod rig;
+
+/// The notices of the embedded assets (MediaPipe-derived files, Apache-2.0), shipped with
+/// the binary and shown in the viewer's About section.
+pub const NOTICES: &str = include_str!("../assets/NOTICE");

@@ -1,10 +1,10 @@
-//! The real window under Xvfb: it opens on the shared device, draws the preview, and the
+//! The real window under Xvfb: it opens on the shared device, draws the first full frame, and the
 //! screenshot it takes of itself shows the face in the viewport.
 
 use std::process::Command;
 
 #[test]
-fn window_opens_and_draws_the_preview() {
+fn window_opens_and_draws_the_avatar() {
     let shot = std::env::temp_dir().join(format!("neuralhead-window-{}.png", std::process::id()));
     let runtime = std::env::temp_dir();
     let out = Command::new("xvfb-run")

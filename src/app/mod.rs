@@ -1,12 +1,19 @@
-//! The desktop window: eframe + egui on the shared wgpu device.
+//! The desktop window: eframe + egui on the shared wgpu device, with a render thread.
 
-mod preview_app;
+mod panel;
+mod settings;
+mod viewer;
+mod worker;
 
 use std::path::PathBuf;
 
+use crate::avatar::RigRef;
+use crate::avatar::painted::painted_avatar;
 use crate::gpu::{AdapterChoice, Gpu};
+use crate::rig::default_rig;
+use viewer::{AvatarSource, ViewerApp};
 
-/// Opens the viewer window. With `screenshot`, saves the first finished frame there and exits
+/// Opens the viewer window. With `screenshot`, saves the first full frame there and exits
 /// (a smoke test of the real window, e.g. under Xvfb).
 pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Result<()> {
     let gpu = Gpu::new(adapter)?;
@@ -24,10 +31,30 @@ pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Resu
             device: setup.device,
             queue: setup.queue,
         });
+    let rig = default_rig::embedded();
+    // Until the inverted default avatar exists, the painted test avatar stands in.
+    let avatar = painted_avatar(&rig, RigRef::Default);
+    let source = AvatarSource {
+        label: "painted test avatar (default rig)".into(),
+        notice: Some(
+            "No default avatar yet: this is the painted test avatar — the rig's colours as a \
+             volume, rendered by the neural pipeline. Open an avatar file in the panel."
+                .into(),
+        ),
+    };
     eframe::run_native(
         "neuralhead",
         options,
-        Box::new(move |_cc| Ok(Box::new(preview_app::PreviewApp::new(gpu, screenshot)))),
+        Box::new(move |cc| {
+            Ok(Box::new(ViewerApp::new(
+                &cc.egui_ctx,
+                gpu,
+                rig,
+                avatar,
+                source,
+                screenshot,
+            )))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
 }

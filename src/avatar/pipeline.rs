@@ -122,23 +122,26 @@ impl FramePipeline {
         options: &FrameOptions,
     ) -> anyhow::Result<Frame> {
         let planes = self.planes(params)?;
-        let rendered = self.march(planes, camera, options);
-        let read = |t: Tensor<1>| {
-            t.into_data()
-                .try_to_vec::<f32>()
-                .map_err(|e| anyhow::anyhow!("reading the frame back: {e:?}"))
-        };
-        let channels = rendered.features.dims()[0];
-        let frame = Frame {
-            channels,
-            size: options.resolution,
-            features: read(rendered.features.reshape([-1]))?,
-            depth: read(rendered.depth.reshape([-1]))?,
-            opacity: read(rendered.weights_sum)?,
-        };
+        let frame = read_frame(self.march(planes, camera, options), options.resolution)?;
         self.gpu.sync();
         Ok(frame)
     }
+}
+
+/// Reads a rendered frame of side `resolution` back to the CPU.
+pub fn read_frame(rendered: Rendered, resolution: usize) -> anyhow::Result<Frame> {
+    let read = |t: Tensor<1>| {
+        t.into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("reading the frame back: {e:?}"))
+    };
+    Ok(Frame {
+        channels: rendered.features.dims()[0],
+        size: resolution,
+        features: read(rendered.features.reshape([-1]))?,
+        depth: read(rendered.depth.reshape([-1]))?,
+        opacity: read(rendered.weights_sum)?,
+    })
 }
 
 /// How a frame is rendered.

@@ -1,0 +1,341 @@
+//! The control panel: avatar, expression, jaw and eyes, neck, presets, camera, render
+//! settings, refinement, capture, performance and about.
+
+use std::path::PathBuf;
+
+use super::settings::ViewChoice;
+use super::viewer::{AvatarSource, ViewerApp};
+use crate::avatar::file;
+use crate::render::camera::OrbitCamera;
+use crate::rig::RigParams;
+use crate::rig::params::{EYE_LIMIT, JAW_LIMIT, NECK_LIMIT, expression_range};
+
+/// FLAME expression components shown before the fold.
+const FIRST_COMPONENTS: usize = 10;
+/// Neural resolutions offered (N).
+const RESOLUTIONS: [usize; 5] = [32, 64, 128, 256, 512];
+/// Sample multipliers offered, as EG3D's viewer.
+const SAMPLE_SCALES: [f64; 4] = [0.5, 1.0, 2.0, 4.0];
+
+impl ViewerApp {
+    pub(super) fn controls(&mut self, ui: &mut egui::Ui) {
+        ui.heading("neuralhead");
+        if let Some((is_error, message)) = &self.message {
+            let colour = if *is_error {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().text_color()
+            };
+            ui.colored_label(colour, message);
+        }
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            self.avatar_section(ui);
+            self.expression_section(ui);
+            self.jaw_and_eyes_section(ui);
+            self.presets_section(ui);
+            self.camera_section(ui);
+            self.render_section(ui);
+            refinement_section(ui);
+            self.capture_section(ui);
+            self.performance_section(ui);
+            about_section(ui);
+        });
+    }
+
+    fn avatar_section(&mut self, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("Avatar")
+            .default_open(true)
+            .show(ui, |ui| {
+                ui.label(format!("showing: {}", self.source.label));
+                let mut open: Option<PathBuf> = None;
+                ui.horizontal(|ui| {
+                    ui.label("file:");
+                    ui.text_edit_singleline(&mut self.avatar_path);
+                    if ui.button("Open").clicked() {
+                        open = Some(PathBuf::from(self.avatar_path.trim()));
+                    }
+                });
+                if !self.settings.recent_files.is_empty() {
+                    ui.label("recent:");
+                    for path in self.settings.recent_files.clone() {
+                        if ui.link(path.display().to_string()).clicked() {
+                            open = Some(path);
+                        }
+                    }
+                }
+                if let Some(path) = open {
+                    self.open_avatar(path);
+                }
+            });
+    }
+
+    fn open_avatar(&mut self, path: PathBuf) {
+        let loaded = file::load(&path).and_then(|avatar| {
+            file::check_rig(&avatar, &self.rig, None)?;
+            Ok(avatar)
+        });
+        match loaded {
+            Ok(avatar) => {
+                self.settings.remember(&path);
+                self.set_avatar(
+                    avatar,
+                    AvatarSource {
+                        label: path.display().to_string(),
+                        notice: None,
+                    },
+                );
+                self.message = Some((false, format!("opened {}", path.display())));
+            }
+            Err(e) => {
+                self.message = Some((true, format!("could not open {}: {e:#}", path.display())))
+            }
+        }
+    }
+
+    fn expression_section(&mut self, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("Expression")
+            .default_open(true)
+            .show(ui, |ui| {
+                let (low, high) = expression_range(self.rig.kind);
+                let names = self.rig.expression_names.clone();
+                let shown = match self.rig.kind {
+                    crate::rig::RigKind::Default => names.len(),
+                    crate::rig::RigKind::Flame2020 => FIRST_COMPONENTS.min(names.len()),
+                };
+                for name in &names[..shown] {
+                    self.expression_slider(ui, name, low, high);
+                }
+                if shown < names.len() {
+                    ui.collapsing(format!("components {}…{}", shown, names.len() - 1), |ui| {
+                        for name in &names[shown..] {
+                            self.expression_slider(ui, name, low, high);
+                        }
+                    });
+                }
+                if ui.button("Reset expression").clicked() {
+                    self.params.expression.clear();
+                }
+            });
+    }
+
+    fn expression_slider(&mut self, ui: &mut egui::Ui, name: &str, low: f32, high: f32) {
+        let value = self
+            .params
+            .expression
+            .entry(name.to_string())
+            .or_insert(0.0);
+        ui.add(egui::Slider::new(value, low..=high).text(name));
+    }
+
+    fn jaw_and_eyes_section(&mut self, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("Jaw and eyes")
+            .default_open(true)
+            .show(ui, |ui| {
+                let p = &mut self.params;
+                ui.add(egui::Slider::new(&mut p.jaw[0], -0.1..=JAW_LIMIT).text("jaw open (rad)"));
+                ui.add(egui::Slider::new(&mut p.jaw[1], -0.3..=0.3).text("jaw sideways (rad)"));
+                // Both eyes follow one gaze: yaw about y, pitch about x.
+                let mut gaze = [p.eyes.left[1], p.eyes.left[0]];
+                let limit = -EYE_LIMIT..=EYE_LIMIT;
+                let yaw =
+                    ui.add(egui::Slider::new(&mut gaze[0], limit.clone()).text("gaze yaw (rad)"));
+                let pitch = ui.add(egui::Slider::new(&mut gaze[1], limit).text("gaze pitch (rad)"));
+                if yaw.changed() || pitch.changed() {
+                    p.eyes.left = [gaze[1], gaze[0], 0.0];
+                    p.eyes.right = p.eyes.left;
+                }
+                ui.collapsing("Advanced: neck", |ui| {
+                    ui.label(
+                        egui::RichText::new(
+                            "Next3D was trained without neck rotation; expect artefacts.",
+                        )
+                        .weak(),
+                    );
+                    for (axis, name) in ["pitch", "yaw", "roll"].iter().enumerate() {
+                        ui.add(
+                            egui::Slider::new(&mut p.neck[axis], -NECK_LIMIT..=NECK_LIMIT)
+                                .text(format!("neck {name} (rad)")),
+                        );
+                    }
+                });
+                if ui.button("Reset jaw, eyes and neck").clicked() {
+                    let expression = std::mem::take(&mut p.expression);
+                    let identity = p.identity.clone();
+                    *p = RigParams {
+                        identity,
+                        expression,
+                        ..Default::default()
+                    };
+                }
+            });
+    }
+
+    fn presets_section(&mut self, ui: &mut egui::Ui) {
+        ui.collapsing("Expression presets", |ui| {
+            ui.horizontal(|ui| {
+                ui.text_edit_singleline(&mut self.preset_name);
+                let name = self.preset_name.trim().to_string();
+                if ui
+                    .add_enabled(!name.is_empty(), egui::Button::new("Save"))
+                    .clicked()
+                {
+                    self.settings.presets.insert(name, self.params.clone());
+                }
+            });
+            let mut recall = None;
+            let mut delete = None;
+            for name in self.settings.presets.keys() {
+                ui.horizontal(|ui| {
+                    if ui.button(name).clicked() {
+                        recall = Some(name.clone());
+                    }
+                    if ui.small_button("✕").on_hover_text("delete").clicked() {
+                        delete = Some(name.clone());
+                    }
+                });
+            }
+            if let Some(params) = recall.and_then(|n| self.settings.presets.get(&n)) {
+                self.params = params.clone();
+            }
+            if let Some(name) = delete {
+                self.settings.presets.remove(&name);
+            }
+        });
+    }
+
+    fn camera_section(&mut self, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("Head pose and camera")
+            .default_open(true)
+            .show(ui, |ui| {
+                ui.label("Head pose is the camera: drag the image to orbit, scroll to zoom.");
+                let c = &mut self.settings.camera;
+                ui.add(egui::Slider::new(&mut c.yaw, -1.5..=1.5).text("yaw (rad)"));
+                ui.add(egui::Slider::new(&mut c.pitch, -1.2..=1.2).text("pitch (rad)"));
+                ui.add(egui::Slider::new(&mut c.roll, -1.0..=1.0).text("roll (rad)"));
+                ui.add(egui::Slider::new(&mut c.radius, 1.5..=6.0).text("radius"));
+                ui.add(egui::Slider::new(&mut c.fov_degrees, 5.0..=60.0).text("field of view (°)"));
+                if ui.button("Reset view").clicked() {
+                    *c = OrbitCamera::default();
+                }
+            });
+    }
+
+    fn render_section(&mut self, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("Render")
+            .default_open(true)
+            .show(ui, |ui| {
+                let s = &mut self.settings;
+                ui.horizontal(|ui| {
+                    ui.label("show");
+                    for view in ViewChoice::ALL {
+                        ui.selectable_value(&mut s.view, view, view.label());
+                    }
+                });
+                if s.view == ViewChoice::Features {
+                    ui.horizontal(|ui| {
+                        ui.label("channels");
+                        for c in &mut s.channels {
+                            ui.add(egui::DragValue::new(c).range(0..=31));
+                        }
+                    });
+                }
+                egui::ComboBox::from_label("neural resolution N")
+                    .selected_text(s.resolution.to_string())
+                    .show_ui(ui, |ui| {
+                        for n in RESOLUTIONS {
+                            ui.selectable_value(&mut s.resolution, n, n.to_string());
+                        }
+                    });
+                egui::ComboBox::from_label("samples per ray")
+                    .selected_text(format!("×{}", s.samples_scale))
+                    .show_ui(ui, |ui| {
+                        for scale in SAMPLE_SCALES {
+                            let label = format!("×{scale} ({0} + {0})", (48.0 * scale) as usize);
+                            ui.selectable_value(&mut s.samples_scale, scale, label);
+                        }
+                    });
+                ui.checkbox(
+                    &mut s.preview_while_dragging,
+                    "quick preview while dragging (N/2, fewer samples)",
+                );
+                ui.horizontal(|ui| {
+                    ui.label("marcher");
+                    ui.selectable_value(
+                        &mut s.marcher,
+                        crate::render::marcher::Marcher::Fused,
+                        "fused WGSL",
+                    );
+                    ui.selectable_value(
+                        &mut s.marcher,
+                        crate::render::marcher::Marcher::Reference,
+                        "burn reference",
+                    );
+                });
+            });
+    }
+
+    fn capture_section(&mut self, ui: &mut egui::Ui) {
+        ui.collapsing("Capture", |ui| {
+            ui.horizontal(|ui| {
+                ui.text_edit_singleline(&mut self.capture_path);
+                let ready = self.last_image.is_some();
+                if ui
+                    .add_enabled(ready, egui::Button::new("Save PNG"))
+                    .clicked()
+                    && let Some(image) = &self.last_image
+                {
+                    let path = PathBuf::from(self.capture_path.trim());
+                    self.message = Some(match crate::cli::render::save_png(image, &path) {
+                        Ok(()) => (false, format!("saved {}", path.display())),
+                        Err(e) => (true, format!("{e:#}")),
+                    });
+                }
+            });
+        });
+    }
+
+    fn performance_section(&mut self, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("Performance")
+            .default_open(true)
+            .show(ui, |ui| {
+                if self.adapter_is_cpu {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!(
+                            "CPU device: {} — expect seconds per frame; choose a GPU with --adapter",
+                            self.adapter
+                        ),
+                    );
+                } else {
+                    ui.label(format!("GPU: {}", self.adapter));
+                }
+                let t = &self.times;
+                ui.label(format!("{:.1} frames/s", self.fps));
+                ui.label(format!(
+                    "planes {:.0} ms · march {:.0} ms · image {:.0} ms · frame {:.0} ms",
+                    t.planes, t.march, t.image, t.total
+                ));
+            });
+    }
+}
+
+fn refinement_section(ui: &mut egui::Ui) {
+    ui.collapsing("Refinement (FADM)", |ui| {
+        let mut off = false;
+        ui.add_enabled(false, egui::Checkbox::new(&mut off, "refine when idle"))
+            .on_disabled_hover_text(
+                "FADM refinement is not built yet: its diffusion U-Net, conditioning network \
+                 and weights converter come with a later release.",
+            );
+    });
+}
+
+fn about_section(ui: &mut egui::Ui) {
+    ui.collapsing("About", |ui| {
+        ui.label(format!("neuralhead {}", env!("CARGO_PKG_VERSION")));
+        ui.label("Next3D and FADM re-implemented in Rust (burn, wgpu, egui). MIT OR Apache-2.0.");
+        ui.collapsing("Notices of embedded assets", |ui| {
+            ui.label(egui::RichText::new(crate::NOTICES).monospace().small());
+        });
+    });
+}

@@ -1,0 +1,150 @@
+//! What the viewer remembers across restarts: render settings, camera, expression presets
+//! and recent avatar files, as JSON in the user's config folder (written atomically).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::render::camera::OrbitCamera;
+use crate::render::marcher::Marcher;
+use crate::rig::RigParams;
+
+/// Recent avatar files kept.
+const RECENT: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Neural rendering resolution N of the full frame.
+    pub resolution: usize,
+    /// Samples per ray relative to 48 + 48.
+    pub samples_scale: f64,
+    pub marcher: Marcher,
+    pub view: ViewChoice,
+    /// Channels of the feature view.
+    pub channels: [usize; 3],
+    /// While the hand moves: a quicker frame at half the resolution and samples.
+    pub preview_while_dragging: bool,
+    pub camera: OrbitCamera,
+    pub presets: BTreeMap<String, RigParams>,
+    pub recent_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ViewChoice {
+    Rgb,
+    Depth,
+    Opacity,
+    Features,
+    Mesh,
+}
+
+impl ViewChoice {
+    pub const ALL: [ViewChoice; 5] = [
+        ViewChoice::Rgb,
+        ViewChoice::Depth,
+        ViewChoice::Opacity,
+        ViewChoice::Features,
+        ViewChoice::Mesh,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ViewChoice::Rgb => "RGB",
+            ViewChoice::Depth => "depth",
+            ViewChoice::Opacity => "opacity",
+            ViewChoice::Features => "features",
+            ViewChoice::Mesh => "mesh",
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            resolution: 64,
+            samples_scale: 1.0,
+            marcher: Marcher::Fused,
+            view: ViewChoice::Rgb,
+            channels: [3, 4, 5],
+            preview_while_dragging: true,
+            camera: OrbitCamera::default(),
+            presets: BTreeMap::new(),
+            recent_files: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// `$XDG_CONFIG_HOME/neuralhead/settings.json`, else `~/.config/neuralhead/settings.json`.
+    pub fn default_path() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        Some(base.join("neuralhead").join("settings.json"))
+    }
+
+    /// The saved settings; defaults when there are none, and a warning (never a failure)
+    /// when the file cannot be read.
+    pub fn load(path: &Path) -> Self {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                log::warn!("ignoring unreadable settings {}: {e}", path.display());
+                Self::default()
+            }),
+            Err(_) => Self::default(),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let json = serde_json::to_vec_pretty(self)?;
+        crate::io::write_atomically(path, &json)?;
+        Ok(())
+    }
+
+    /// Puts `path` first in the recent files.
+    pub fn remember(&mut self, path: &Path) {
+        self.recent_files.retain(|p| p != path);
+        self.recent_files.insert(0, path.to_path_buf());
+        self.recent_files.truncate(RECENT);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_survive_a_round_trip_and_bad_files_give_defaults() {
+        let dir = std::env::temp_dir().join(format!("neuralhead-settings-{}", std::process::id()));
+        let path = dir.join("settings.json");
+        let mut settings = Settings {
+            resolution: 128,
+            view: ViewChoice::Depth,
+            ..Default::default()
+        };
+        settings.presets.insert(
+            "smile".into(),
+            RigParams::default().with_expression("mouthSmileLeft", 0.8),
+        );
+        settings.remember(Path::new("a.safetensors"));
+        settings.remember(Path::new("b.safetensors"));
+        settings.remember(Path::new("a.safetensors"));
+        assert_eq!(
+            settings.recent_files,
+            [
+                PathBuf::from("a.safetensors"),
+                PathBuf::from("b.safetensors")
+            ]
+        );
+        settings.save(&path).unwrap();
+        assert_eq!(Settings::load(&path), settings);
+        std::fs::write(&path, b"{ not json").unwrap();
+        assert_eq!(Settings::load(&path), Settings::default());
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

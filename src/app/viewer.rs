@@ -1,0 +1,297 @@
+//! The viewer: a panel of controls beside the viewport. The UI thread only gathers the
+//! wanted state and shows the newest finished frame; the render thread does the GPU work.
+//! While the hand moves, frames are quick previews; the full frame follows when it rests.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::settings::{Settings, ViewChoice};
+use super::worker::{Rendered, Request, StageTimes, View, Worker};
+use crate::avatar::Avatar;
+use crate::avatar::pipeline::FrameOptions;
+use crate::gpu::Gpu;
+use crate::render::modes::RenderMode;
+use crate::rig::{Rig, RigParams};
+
+/// Radians of orbit per dragged point.
+const DRAG_SPEED: f64 = 0.008;
+/// How long the hand must rest before the full frame is asked for.
+const REST: Duration = Duration::from_millis(150);
+
+/// Where the shown avatar came from.
+pub struct AvatarSource {
+    pub label: String,
+    /// Said in the window, e.g. why a test avatar is shown.
+    pub notice: Option<String>,
+}
+
+pub struct ViewerApp {
+    pub(super) rig: Arc<Rig>,
+    pub(super) adapter: String,
+    pub(super) adapter_is_cpu: bool,
+    pub(super) source: AvatarSource,
+    pub(super) params: RigParams,
+    pub(super) settings: Settings,
+    settings_path: Option<PathBuf>,
+    settings_dirty: bool,
+    worker: Worker,
+    texture: Option<egui::TextureHandle>,
+    /// The request behind the shown frame.
+    shown: Option<Request>,
+    pub(super) last_image: Option<image::RgbaImage>,
+    /// The last request sent, to send each state once.
+    sent: Option<Request>,
+    last_change: Instant,
+    pub(super) times: StageTimes,
+    pub(super) fps: f64,
+    last_frame_at: Option<Instant>,
+    pub(super) message: Option<(bool, String)>,
+    pub(super) preset_name: String,
+    pub(super) capture_path: String,
+    pub(super) avatar_path: String,
+    screenshot: Option<PathBuf>,
+    screenshot_receiver: Option<std::sync::mpsc::Receiver<Arc<egui::ColorImage>>>,
+}
+
+impl ViewerApp {
+    pub fn new(
+        ctx: &egui::Context,
+        gpu: Gpu,
+        rig: Arc<Rig>,
+        avatar: Avatar,
+        source: AvatarSource,
+        screenshot: Option<PathBuf>,
+    ) -> Self {
+        // Smoke tests start from defaults, not from a user's saved state.
+        let settings_path = screenshot.is_none().then(Settings::default_path).flatten();
+        let settings = settings_path
+            .as_deref()
+            .map(Settings::load)
+            .unwrap_or_default();
+        let repaint = ctx.clone();
+        Self {
+            adapter: gpu.describe(),
+            adapter_is_cpu: gpu.is_cpu(),
+            worker: Worker::start(gpu, rig.clone(), avatar, move || repaint.request_repaint()),
+            rig,
+            source,
+            params: RigParams::default(),
+            settings,
+            settings_path,
+            settings_dirty: false,
+            texture: None,
+            shown: None,
+            last_image: None,
+            sent: None,
+            last_change: Instant::now(),
+            times: StageTimes::default(),
+            fps: 0.0,
+            last_frame_at: None,
+            message: None,
+            preset_name: String::new(),
+            capture_path: "neuralhead-frame.png".into(),
+            avatar_path: String::new(),
+            screenshot,
+            screenshot_receiver: None,
+        }
+    }
+
+    pub(super) fn set_avatar(&mut self, avatar: Avatar, source: AvatarSource) {
+        self.worker.set_avatar(avatar);
+        self.source = source;
+        self.sent = None;
+    }
+
+    /// The request for the current state, quick while `moving`.
+    fn wanted(&self, moving: bool) -> Request {
+        let s = &self.settings;
+        let preview = moving && s.preview_while_dragging;
+        let options = FrameOptions {
+            resolution: if preview {
+                (s.resolution / 2).max(16)
+            } else {
+                s.resolution
+            },
+            samples_scale: if preview {
+                s.samples_scale.min(0.5)
+            } else {
+                s.samples_scale
+            },
+            marcher: s.marcher,
+            jitter: false,
+        };
+        let view = match s.view {
+            ViewChoice::Rgb => View::Neural(RenderMode::Rgb),
+            ViewChoice::Depth => View::Neural(RenderMode::Depth),
+            ViewChoice::Opacity => View::Neural(RenderMode::Opacity),
+            ViewChoice::Features => View::Neural(RenderMode::Features(s.channels)),
+            ViewChoice::Mesh => View::Mesh,
+        };
+        Request {
+            params: self.params.clone(),
+            camera: s.camera,
+            options,
+            view,
+            preview,
+        }
+    }
+
+    /// Sends the state when it changed; the full frame once the hand has rested.
+    fn schedule(&mut self, ctx: &egui::Context, moving: bool) {
+        let same_state = |a: &Request, b: &Request| {
+            a.params == b.params && a.camera == b.camera && a.view == b.view
+        };
+        let quick = self.wanted(true);
+        let full = self.wanted(false);
+        let state_changed = self.sent.as_ref().is_none_or(|s| !same_state(s, &full));
+        if state_changed {
+            self.last_change = Instant::now();
+        }
+        let rested = !moving && self.last_change.elapsed() >= REST;
+        let request = if rested { full } else { quick };
+        let settings_changed = self
+            .sent
+            .as_ref()
+            .is_none_or(|s| s.options != request.options || s.preview != request.preview);
+        if state_changed || settings_changed {
+            self.worker.request(request.clone());
+            self.sent = Some(request);
+        }
+        if !rested {
+            ctx.request_repaint_after(REST);
+        }
+    }
+
+    fn receive(&mut self, ctx: &egui::Context) {
+        let Some(Rendered {
+            request,
+            image,
+            times,
+        }) = self.worker.latest()
+        else {
+            return;
+        };
+        match image {
+            Ok(image) => {
+                let size = [image.width() as usize, image.height() as usize];
+                let pixels = egui::ColorImage::from_rgba_unmultiplied(size, image.as_raw());
+                let options = egui::TextureOptions::LINEAR;
+                match &mut self.texture {
+                    Some(t) => t.set(pixels, options),
+                    None => self.texture = Some(ctx.load_texture("viewport", pixels, options)),
+                }
+                self.last_image = Some(image);
+                if matches!(self.message, Some((true, _))) {
+                    self.message = None;
+                }
+            }
+            Err(e) => self.message = Some((true, e)),
+        }
+        let now = Instant::now();
+        if let Some(previous) = self.last_frame_at {
+            let rate = 1.0 / (now - previous).as_secs_f64().max(1e-6);
+            self.fps = if self.fps == 0.0 {
+                rate
+            } else {
+                0.8 * self.fps + 0.2 * rate
+            };
+        }
+        self.last_frame_at = Some(now);
+        self.times = times;
+        self.shown = Some(request);
+    }
+
+    /// The image; orbit by drag, zoom by wheel.
+    fn viewport(&mut self, ui: &mut egui::Ui) {
+        if let Some(notice) = &self.source.notice {
+            ui.label(egui::RichText::new(notice).weak());
+        }
+        let Some(texture) = &self.texture else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("rendering the first frame…");
+            });
+            return;
+        };
+        let side = ui.available_width().min(ui.available_height()).max(64.0);
+        let response = ui.add(
+            egui::Image::new((texture.id(), egui::vec2(side, side))).sense(egui::Sense::drag()),
+        );
+        let camera = &mut self.settings.camera;
+        if response.dragged() {
+            let delta = response.drag_delta();
+            camera.yaw -= f64::from(delta.x) * DRAG_SPEED;
+            camera.pitch = (camera.pitch + f64::from(delta.y) * DRAG_SPEED).clamp(-1.2, 1.2);
+        }
+        if response.hovered() {
+            let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+            if scroll != 0.0 {
+                camera.radius = (camera.radius * (1.0 - f64::from(scroll) * 0.002)).clamp(1.5, 6.0);
+            }
+        }
+        if self.shown.as_ref().is_some_and(|r| r.preview) {
+            ui.label(
+                egui::RichText::new("preview — the full frame follows when you let go").weak(),
+            );
+        }
+    }
+
+    fn save_settings(&self) {
+        if let Some(path) = &self.settings_path
+            && let Err(e) = self.settings.save(path)
+        {
+            log::warn!("could not save the settings to {}: {e:#}", path.display());
+        }
+    }
+
+    /// Once a frame is on screen, asks egui for a screenshot; saves it and closes the window.
+    fn handle_screenshot(&mut self, ctx: &egui::Context) {
+        let Some(path) = self.screenshot.clone() else {
+            return;
+        };
+        if let Some(receiver) = &self.screenshot_receiver {
+            if let Ok(image) = receiver.try_recv() {
+                let [w, h] = image.size;
+                let rgba: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+                let saved = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+                    .ok_or_else(|| anyhow::anyhow!("the screenshot has the wrong size"))
+                    .and_then(|img| crate::cli::render::save_png(&img, &path));
+                if let Err(e) = saved {
+                    log::error!("{e:#}");
+                }
+                self.screenshot = None;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        } else if self.shown.as_ref().is_some_and(|r| !r.preview) {
+            let (sender, receiver) = std::sync::mpsc::channel();
+            ctx.request_screenshot(move |image| {
+                let _ = sender.send(image);
+            });
+            self.screenshot_receiver = Some(receiver);
+        }
+        ctx.request_repaint();
+    }
+}
+
+impl eframe::App for ViewerApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.receive(&ctx);
+        let before = self.settings.clone();
+        egui::Panel::left("controls")
+            .resizable(true)
+            .default_size(360.0)
+            .show(ui, |ui| self.controls(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.viewport(ui));
+        // A pressed button anywhere: a slider or the image is being dragged.
+        let moving = ctx.input(|i| i.pointer.any_down());
+        self.schedule(&ctx, moving);
+        self.settings_dirty |= self.settings != before;
+        if self.settings_dirty && !moving {
+            self.save_settings();
+            self.settings_dirty = false;
+        }
+        self.handle_screenshot(&ctx);
+    }
+}

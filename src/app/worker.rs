@@ -1,0 +1,239 @@
+//! The render thread: all GPU work for the viewport runs here, one frame at a time. Requests
+//! are latest-wins — a new request replaces one not yet started — so a dragging hand never
+//! queues stale frames and the UI thread never waits on the GPU.
+
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::time::Instant;
+
+use crate::avatar::Avatar;
+use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
+use crate::gpu::Gpu;
+use crate::render::camera::OrbitCamera;
+use crate::render::modes::{RenderMode, to_image};
+use crate::render::preview::PreviewRenderer;
+use crate::rig::skin_gpu::GpuSkinner;
+use crate::rig::{Rig, RigParams};
+
+/// Side of the shaded mesh view.
+const MESH_SIZE: u32 = 512;
+
+/// What to draw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum View {
+    /// The neural render, shown as `RenderMode`.
+    Neural(RenderMode),
+    /// The skinned rig, shaded.
+    Mesh,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub params: RigParams,
+    pub camera: OrbitCamera,
+    pub options: FrameOptions,
+    pub view: View,
+    /// A quick frame while the hand moves; the full one follows when it rests.
+    pub preview: bool,
+}
+
+/// Milliseconds per stage of one frame.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    /// Skinning, rasterization and blending (zero when the expression was cached).
+    pub planes: f64,
+    pub march: f64,
+    /// Read back and colour mapping.
+    pub image: f64,
+    pub total: f64,
+}
+
+pub struct Rendered {
+    pub request: Request,
+    pub image: Result<image::RgbaImage, String>,
+    pub times: StageTimes,
+}
+
+/// What the worker is handed at start and when the avatar changes.
+pub enum Job {
+    Render(Box<Request>),
+    SetAvatar(Box<Avatar>),
+}
+
+#[derive(Default)]
+struct Mailbox {
+    render: Option<Request>,
+    avatar: Option<Avatar>,
+    stop: bool,
+}
+
+pub struct Worker {
+    mailbox: Arc<(Mutex<Mailbox>, Condvar)>,
+    results: mpsc::Receiver<Rendered>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts the thread; `repaint` is called after each finished frame.
+    pub fn start(
+        gpu: Gpu,
+        rig: Arc<Rig>,
+        avatar: Avatar,
+        repaint: impl Fn() + Send + 'static,
+    ) -> Self {
+        let mailbox = Arc::new((Mutex::new(Mailbox::default()), Condvar::new()));
+        let (sender, results) = mpsc::channel();
+        let shared = mailbox.clone();
+        let thread = std::thread::Builder::new()
+            .name("render".into())
+            .spawn(move || {
+                let mut state = WorkerState::new(gpu, rig, &avatar);
+                while let Some(job) = next_job(&shared) {
+                    match job {
+                        Job::SetAvatar(avatar) => state.set_avatar(&avatar),
+                        Job::Render(request) => {
+                            let rendered = state.render(*request);
+                            if sender.send(rendered).is_err() {
+                                break;
+                            }
+                            repaint();
+                        }
+                    }
+                }
+            })
+            .expect("the render thread starts");
+        Self {
+            mailbox,
+            results,
+            thread: Some(thread),
+        }
+    }
+
+    /// Replaces any request not yet started.
+    pub fn request(&self, request: Request) {
+        self.post(|m| m.render = Some(request));
+    }
+
+    pub fn set_avatar(&self, avatar: Avatar) {
+        self.post(|m| m.avatar = Some(avatar));
+    }
+
+    /// The newest finished frame, if any arrived since the last call.
+    pub fn latest(&self) -> Option<Rendered> {
+        self.results.try_iter().last()
+    }
+
+    fn post(&self, change: impl FnOnce(&mut Mailbox)) {
+        let (lock, wake) = &*self.mailbox;
+        change(&mut lock.lock().unwrap_or_else(|e| e.into_inner()));
+        wake.notify_one();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.post(|m| m.stop = true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Blocks until there is work: an avatar change first, then the latest render request.
+fn next_job(mailbox: &(Mutex<Mailbox>, Condvar)) -> Option<Job> {
+    let (lock, wake) = mailbox;
+    let mut m = lock.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if m.stop {
+            return None;
+        }
+        if let Some(avatar) = m.avatar.take() {
+            return Some(Job::SetAvatar(Box::new(avatar)));
+        }
+        if let Some(request) = m.render.take() {
+            return Some(Job::Render(Box::new(request)));
+        }
+        m = wake.wait(m).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+struct WorkerState {
+    gpu: Gpu,
+    rig: Arc<Rig>,
+    pipeline: Result<FramePipeline, String>,
+    skinner: GpuSkinner,
+    mesh: PreviewRenderer,
+}
+
+impl WorkerState {
+    fn new(gpu: Gpu, rig: Arc<Rig>, avatar: &Avatar) -> Self {
+        let (neutral, _) = RigParams::default()
+            .resolve(&rig)
+            .expect("neutral parameters resolve");
+        let mut state = Self {
+            skinner: GpuSkinner::new(rig.clone(), &neutral, &gpu.burn),
+            mesh: PreviewRenderer::new(&gpu, &rig),
+            pipeline: Err("no avatar yet".into()),
+            gpu,
+            rig,
+        };
+        state.set_avatar(avatar);
+        state
+    }
+
+    fn set_avatar(&mut self, avatar: &Avatar) {
+        self.pipeline = FramePipeline::new(&self.gpu, self.rig.clone(), avatar, RASTER_RESOLUTION)
+            .map_err(|e| format!("{e:#}"));
+    }
+
+    fn render(&mut self, request: Request) -> Rendered {
+        let start = Instant::now();
+        let mut times = StageTimes::default();
+        let image = match request.view {
+            View::Mesh => self.mesh_image(&request),
+            View::Neural(mode) => self.neural_image(&request, mode, &mut times),
+        };
+        times.total = start.elapsed().as_secs_f64() * 1e3;
+        Rendered {
+            request,
+            image: image.map_err(|e| format!("{e:#}")),
+            times,
+        }
+    }
+
+    fn mesh_image(&mut self, request: &Request) -> anyhow::Result<image::RgbaImage> {
+        let (resolved, _) = request.params.resolve(&self.rig)?;
+        let (vertices, _) = self.skinner.skin(&resolved);
+        let flat = vertices
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("reading the mesh back: {e:?}"))?;
+        let vertices: Vec<[f32; 3]> = flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        Ok(self
+            .mesh
+            .render(&self.gpu, &self.rig, &vertices, &request.camera, MESH_SIZE))
+    }
+
+    fn neural_image(
+        &mut self,
+        request: &Request,
+        mode: RenderMode,
+        times: &mut StageTimes,
+    ) -> anyhow::Result<image::RgbaImage> {
+        let pipeline = self.pipeline.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut lap = Instant::now();
+        let mut elapsed = |gpu: &Gpu| {
+            gpu.sync();
+            let ms = lap.elapsed().as_secs_f64() * 1e3;
+            lap = Instant::now();
+            ms
+        };
+        let planes = pipeline.planes(&request.params)?;
+        times.planes = elapsed(&self.gpu);
+        let rendered = pipeline.march(planes, &request.camera, &request.options);
+        times.march = elapsed(&self.gpu);
+        let frame = crate::avatar::pipeline::read_frame(rendered, request.options.resolution)?;
+        let image = to_image(&frame, mode);
+        times.image = elapsed(&self.gpu);
+        Ok(image)
+    }
+}
