@@ -6,12 +6,14 @@ mod viewer;
 mod worker;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::avatar::RigRef;
 use crate::avatar::painted::painted_avatar;
+use crate::avatar::{Avatar, RigRef};
 use crate::gpu::{AdapterChoice, Gpu};
-use crate::rig::default_rig;
-use viewer::{AvatarSource, ViewerApp};
+use crate::rig::{Rig, default_rig};
+use settings::Settings;
+pub use viewer::{AvatarSource, ViewerApp, ViewerOptions};
 
 /// Opens the viewer window. With `screenshot`, saves the first full frame there and exits
 /// (a smoke test of the real window, e.g. under Xvfb).
@@ -31,16 +33,11 @@ pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Resu
             device: setup.device,
             queue: setup.queue,
         });
-    let rig = default_rig::embedded();
-    // Until the inverted default avatar exists, the painted test avatar stands in.
-    let avatar = painted_avatar(&rig, RigRef::Default);
-    let source = AvatarSource {
-        label: "painted test avatar (default rig)".into(),
-        notice: Some(
-            "No default avatar yet: this is the painted test avatar — the rig's colours as a \
-             volume, rendered by the neural pipeline. Open an avatar file in the panel."
-                .into(),
-        ),
+    let (rig, avatar, source) = startup_avatar();
+    let viewer_options = ViewerOptions {
+        // Smoke tests start from defaults, not from a user's saved state.
+        settings_path: screenshot.is_none().then(Settings::default_path).flatten(),
+        screenshot,
     };
     eframe::run_native(
         "neuralhead",
@@ -52,9 +49,25 @@ pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Resu
                 rig,
                 avatar,
                 source,
-                screenshot,
+                viewer_options,
             )))
         }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}
+
+/// The rig and avatar the viewer opens on. Until the inverted default avatar exists, the
+/// painted test avatar stands in, and the window says so.
+pub fn startup_avatar() -> (Arc<Rig>, Avatar, AvatarSource) {
+    let rig = default_rig::embedded();
+    let avatar = painted_avatar(&rig, RigRef::Default);
+    let source = AvatarSource {
+        label: "painted test avatar (default rig)".into(),
+        notice: Some(
+            "No default avatar yet: this is the painted test avatar — the rig's colours as a \
+             volume, rendered by the neural pipeline. Open an avatar file in the panel."
+                .into(),
+        ),
+    };
+    (rig, avatar, source)
 }

@@ -49,8 +49,9 @@ impl ViewerApp {
                 ui.label(format!("showing: {}", self.source.label));
                 let mut open: Option<PathBuf> = None;
                 ui.horizontal(|ui| {
-                    ui.label("file:");
-                    ui.text_edit_singleline(&mut self.avatar_path);
+                    let label = ui.label("file:");
+                    ui.text_edit_singleline(&mut self.avatar_path)
+                        .labelled_by(label.id);
                     if ui.button("Open").clicked() {
                         open = Some(PathBuf::from(self.avatar_path.trim()));
                     }
@@ -173,7 +174,9 @@ impl ViewerApp {
     fn presets_section(&mut self, ui: &mut egui::Ui) {
         ui.collapsing("Expression presets", |ui| {
             ui.horizontal(|ui| {
-                ui.text_edit_singleline(&mut self.preset_name);
+                let label = ui.label("name:");
+                ui.text_edit_singleline(&mut self.preset_name)
+                    .labelled_by(label.id);
                 let name = self.preset_name.trim().to_string();
                 if ui
                     .add_enabled(!name.is_empty(), egui::Button::new("Save"))
@@ -277,7 +280,9 @@ impl ViewerApp {
     fn capture_section(&mut self, ui: &mut egui::Ui) {
         ui.collapsing("Capture", |ui| {
             ui.horizontal(|ui| {
-                ui.text_edit_singleline(&mut self.capture_path);
+                let label = ui.label("file:");
+                ui.text_edit_singleline(&mut self.capture_path)
+                    .labelled_by(label.id);
                 let ready = self.last_image.is_some();
                 if ui
                     .add_enabled(ready, egui::Button::new("Save PNG"))

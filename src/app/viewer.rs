@@ -11,6 +11,7 @@ use super::worker::{Rendered, Request, StageTimes, View, Worker};
 use crate::avatar::Avatar;
 use crate::avatar::pipeline::FrameOptions;
 use crate::gpu::Gpu;
+use crate::render::camera::OrbitCamera;
 use crate::render::modes::RenderMode;
 use crate::rig::{Rig, RigParams};
 
@@ -18,6 +19,15 @@ use crate::rig::{Rig, RigParams};
 const DRAG_SPEED: f64 = 0.008;
 /// How long the hand must rest before the full frame is asked for.
 const REST: Duration = Duration::from_millis(150);
+
+/// How the viewer starts.
+#[derive(Debug, Clone, Default)]
+pub struct ViewerOptions {
+    /// Save the first full frame of the window here, then close (smoke tests).
+    pub screenshot: Option<PathBuf>,
+    /// Where settings persist; `None` starts from defaults and saves nothing.
+    pub settings_path: Option<PathBuf>,
+}
 
 /// Where the shown avatar came from.
 pub struct AvatarSource {
@@ -61,10 +71,12 @@ impl ViewerApp {
         rig: Arc<Rig>,
         avatar: Avatar,
         source: AvatarSource,
-        screenshot: Option<PathBuf>,
+        options: ViewerOptions,
     ) -> Self {
-        // Smoke tests start from defaults, not from a user's saved state.
-        let settings_path = screenshot.is_none().then(Settings::default_path).flatten();
+        let ViewerOptions {
+            screenshot,
+            settings_path,
+        } = options;
         let settings = settings_path
             .as_deref()
             .map(Settings::load)
@@ -95,6 +107,27 @@ impl ViewerApp {
             screenshot,
             screenshot_receiver: None,
         }
+    }
+
+    /// The newest frame shown, as rendered.
+    pub fn last_image(&self) -> Option<&image::RgbaImage> {
+        self.last_image.as_ref()
+    }
+
+    /// Whether the shown frame is a full one (not a preview) of the current state.
+    pub fn is_settled(&self) -> bool {
+        self.shown.as_ref().is_some_and(|shown| {
+            let wanted = self.wanted(false);
+            !shown.preview
+                && shown.params == wanted.params
+                && shown.camera == wanted.camera
+                && shown.view == wanted.view
+                && shown.options == wanted.options
+        })
+    }
+
+    pub fn camera(&self) -> OrbitCamera {
+        self.settings.camera
     }
 
     pub(super) fn set_avatar(&mut self, avatar: Avatar, source: AvatarSource) {
