@@ -41,6 +41,8 @@ const W1: u32 = B0 + HIDDEN;
 const B1: u32 = W1 + (C + 1u) * HIDDEN;
 
 const C4: u32 = C / 4u;
+// Transmittance below which a ray stops (see composite).
+const OPAQUE: f32 = 1e-5;
 const HIDDEN4: u32 = HIDDEN / 4u;
 
 var<private> features: array<vec4<f32>, 8>; // C / 4
@@ -327,6 +329,11 @@ fn composite(ray: u32) {
             depth_sum += w * 0.5 * (prev_depth + depth);
             for (var c4 = zero(); c4 < C4; c4++) {
                 accumulated[c4] += w * 0.5 * (previous[c4] + features[c4]);
+            }
+            // Early ray termination: all later samples together weigh less than the
+            // transmittance left, so stopping changes every output by less than OPAQUE.
+            if (transmittance < OPAQUE) {
+                break;
             }
         }
         for (var c4 = zero(); c4 < C4; c4++) {
