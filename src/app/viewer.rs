@@ -140,20 +140,13 @@ impl ViewerApp {
     fn wanted(&self, moving: bool) -> Request {
         let s = &self.settings;
         let preview = moving && s.preview_while_dragging;
-        let options = FrameOptions {
-            resolution: if preview {
-                (s.resolution / 2).max(16)
-            } else {
-                s.resolution
-            },
-            samples_scale: if preview {
-                s.samples_scale.min(0.5)
-            } else {
-                s.samples_scale
-            },
+        let full = FrameOptions {
+            resolution: s.resolution,
+            samples_scale: s.samples_scale,
             marcher: s.marcher,
             jitter: false,
         };
+        let options = if preview { full.preview() } else { full };
         let view = match s.view {
             ViewChoice::Rgb => View::Neural(RenderMode::Rgb),
             ViewChoice::Depth => View::Neural(RenderMode::Depth),

@@ -172,6 +172,16 @@ impl FrameOptions {
     /// Samples per ray before the scale: Next3D's 48 coarse + 48 importance.
     pub const BASE_SAMPLES: usize = 48;
 
+    /// The quick frame shown while the hand moves: half the resolution (at least 16) and
+    /// at most ×0.5 samples.
+    pub fn preview(self) -> Self {
+        Self {
+            resolution: (self.resolution / 2).max(16),
+            samples_scale: self.samples_scale.min(0.5),
+            ..self
+        }
+    }
+
     /// The sampling settings for this camera (ray bounds follow its radius).
     pub fn settings(&self, camera: &OrbitCamera) -> RenderSettings {
         let (ray_start, ray_end) = camera.ray_bounds();

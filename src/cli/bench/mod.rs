@@ -4,6 +4,7 @@
 mod raster;
 mod render;
 mod skinning;
+mod viewer;
 
 use std::time::Instant;
 
@@ -24,11 +25,14 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 256)]
     pub resolution: usize,
     /// Which steps to time (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Step::Skinning, Step::Raster, Step::Render])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Step::Skinning, Step::Raster, Step::Render, Step::Viewer])]
     pub steps: Vec<Step>,
     /// Neural rendering resolutions for the render step.
     #[arg(long, value_delimiter = ',', default_values_t = [64, 128, 256])]
     pub neural_sizes: Vec<usize>,
+    /// Full-frame resolutions for the viewer step.
+    #[arg(long, value_delimiter = ',', default_values_t = [64, 128])]
+    pub viewer_sizes: Vec<usize>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +43,8 @@ pub enum Step {
     Raster,
     /// Ray marching, fused WGSL against the burn path, and a whole default-avatar frame.
     Render,
+    /// The viewer's frames per second while orbiting and while moving a slider.
+    Viewer,
 }
 
 pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
@@ -48,8 +54,11 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
         "--resolution must be within 16…1024"
     );
     anyhow::ensure!(
-        args.neural_sizes.iter().all(|n| (4..=512).contains(n)),
-        "--neural-sizes must be within 4…512"
+        args.neural_sizes
+            .iter()
+            .chain(&args.viewer_sizes)
+            .all(|n| (4..=512).contains(n)),
+        "--neural-sizes and --viewer-sizes must be within 4…512"
     );
     let gpu = Gpu::new(adapter)?;
     println!("adapter: {}", gpu.describe());
@@ -60,6 +69,7 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
             Step::Skinning => skinning::run(&gpu, args)?,
             Step::Raster => raster::run(&gpu, args.resolution, slow_frames)?,
             Step::Render => render::run(&gpu, &args.neural_sizes, slow_frames)?,
+            Step::Viewer => viewer::run(&gpu, &args.viewer_sizes, slow_frames)?,
         }
     }
     Ok(())
