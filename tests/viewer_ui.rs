@@ -121,3 +121,46 @@ fn jaw_slider_opens_the_mouth_and_dragging_orbits() {
     }
     harness.snapshot("viewer_after_orbit");
 }
+
+#[test]
+fn a_loaded_sequence_plays_and_scrubs() {
+    let csv = std::env::temp_dir().join(format!("neuralhead-ui-{}.csv", std::process::id()));
+    std::fs::write(&csv, "frame,jawOpen\n0,0\n1,1\n").unwrap();
+    let mut harness = harness();
+    let neutral = settle(&mut harness);
+
+    // Below the fold of the panel: accesskit actions reach it wherever it is.
+    harness
+        .get_by_label("Expression sequence")
+        .click_accesskit();
+    harness.step();
+    harness
+        .get_by_role_and_label(Role::TextInput, "sequence file:")
+        .focus();
+    harness.step();
+    harness
+        .get_by_role_and_label(Role::TextInput, "sequence file:")
+        .type_text(&csv.display().to_string());
+    harness.step();
+    harness.get_by_label("Load").click_accesskit();
+    harness.step();
+    assert!(
+        harness.state().sequence_frame().is_some(),
+        "the sequence did not load: {:?}",
+        harness.state().message()
+    );
+    harness.get_by_label("Pause").click_accesskit();
+    harness.step();
+    harness
+        .get_by_role_and_label(Role::Slider, "frame")
+        .set_value_accesskit(1.0);
+    let open = settle(&mut harness);
+    assert_eq!(harness.state().sequence_frame(), Some(1));
+    let mouth = mean_difference(&neutral, &open, (0.6, 0.85));
+    eprintln!("sequence frame 1: mouth region changed by {mouth:.2}");
+    assert!(
+        mouth > 4.0,
+        "frame 1 (jaw open) changed the mouth by only {mouth:.2}"
+    );
+    std::fs::remove_file(csv).ok();
+}

@@ -1,6 +1,7 @@
 //! The desktop window: eframe + egui on the shared wgpu device, with a render thread.
 
 mod panel;
+mod playback;
 mod settings;
 mod viewer;
 mod worker;

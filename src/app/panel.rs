@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::playback::Playback;
 use super::settings::ViewChoice;
 use super::viewer::{AvatarSource, ViewerApp};
 use crate::avatar::file;
@@ -33,6 +34,7 @@ impl ViewerApp {
             self.expression_section(ui);
             self.jaw_and_eyes_section(ui);
             self.presets_section(ui);
+            self.sequence_section(ui);
             self.camera_section(ui);
             self.render_section(ui);
             refinement_section(ui);
@@ -49,7 +51,7 @@ impl ViewerApp {
                 ui.label(format!("showing: {}", self.source.label));
                 let mut open: Option<PathBuf> = None;
                 ui.horizontal(|ui| {
-                    let label = ui.label("file:");
+                    let label = ui.label("avatar file:");
                     ui.text_edit_singleline(&mut self.avatar_path)
                         .labelled_by(label.id);
                     if ui.button("Open").clicked() {
@@ -206,6 +208,59 @@ impl ViewerApp {
         });
     }
 
+    fn sequence_section(&mut self, ui: &mut egui::Ui) {
+        ui.collapsing("Expression sequence", |ui| {
+            ui.label(
+                egui::RichText::new(
+                    "A CSV (a column per expression, plus jaw_open, gaze_yaw, …) or a JSON list \
+                     of parameters, one entry per frame.",
+                )
+                .weak(),
+            );
+            ui.horizontal(|ui| {
+                let label = ui.label("sequence file:");
+                ui.text_edit_singleline(&mut self.sequence_path)
+                    .labelled_by(label.id);
+                if ui.button("Load").clicked() {
+                    let path = PathBuf::from(self.sequence_path.trim());
+                    match Playback::load(&path, &self.rig) {
+                        Ok(playback) => self.playback = Some(playback),
+                        Err(e) => self.message = Some((true, format!("{e:#}"))),
+                    }
+                }
+            });
+            let mut close = false;
+            if let Some(playback) = &mut self.playback {
+                ui.label(format!(
+                    "{}: {} frames at {} fps",
+                    playback.name,
+                    playback.sequence.frames.len(),
+                    playback.sequence.fps
+                ));
+                ui.horizontal(|ui| {
+                    let label = if playback.playing { "Pause" } else { "Play" };
+                    if ui.button(label).clicked() {
+                        playback.toggle();
+                    }
+                    ui.checkbox(&mut playback.looping, "loop");
+                    close = ui.button("Close").clicked();
+                });
+                let mut frame = playback.frame();
+                let last = playback.sequence.frames.len() - 1;
+                if ui
+                    .add(egui::Slider::new(&mut frame, 0..=last).text("frame"))
+                    .changed()
+                {
+                    playback.playing = false;
+                    playback.seek(frame);
+                }
+            }
+            if close {
+                self.playback = None;
+            }
+        });
+    }
+
     fn camera_section(&mut self, ui: &mut egui::Ui) {
         egui::CollapsingHeader::new("Head pose and camera")
             .default_open(true)
@@ -280,7 +335,7 @@ impl ViewerApp {
     fn capture_section(&mut self, ui: &mut egui::Ui) {
         ui.collapsing("Capture", |ui| {
             ui.horizontal(|ui| {
-                let label = ui.label("file:");
+                let label = ui.label("save as:");
                 ui.text_edit_singleline(&mut self.capture_path)
                     .labelled_by(label.id);
                 let ready = self.last_image.is_some();

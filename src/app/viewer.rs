@@ -60,6 +60,8 @@ pub struct ViewerApp {
     pub(super) preset_name: String,
     pub(super) capture_path: String,
     pub(super) avatar_path: String,
+    pub(super) sequence_path: String,
+    pub(super) playback: Option<super::playback::Playback>,
     screenshot: Option<PathBuf>,
     screenshot_receiver: Option<std::sync::mpsc::Receiver<Arc<egui::ColorImage>>>,
 }
@@ -104,6 +106,8 @@ impl ViewerApp {
             preset_name: String::new(),
             capture_path: "neuralhead-frame.png".into(),
             avatar_path: String::new(),
+            sequence_path: String::new(),
+            playback: None,
             screenshot,
             screenshot_receiver: None,
         }
@@ -124,6 +128,16 @@ impl ViewerApp {
                 && shown.view == wanted.view
                 && shown.options == wanted.options
         })
+    }
+
+    /// The message shown at the top of the panel (errors and confirmations).
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_ref().map(|(_, m)| m.as_str())
+    }
+
+    /// The frame of the loaded expression sequence, if one is loaded.
+    pub fn sequence_frame(&self) -> Option<usize> {
+        self.playback.as_ref().map(|p| p.frame())
     }
 
     pub fn camera(&self) -> OrbitCamera {
@@ -310,6 +324,17 @@ impl eframe::App for ViewerApp {
             .default_size(360.0)
             .show(ui, |ui| self.controls(ui));
         egui::CentralPanel::default().show(ui, |ui| self.viewport(ui));
+        // After the panel, so that play, pause and scrubbing show in this very frame.
+        if let Some(playback) = &mut self.playback {
+            let identity = self.params.identity.clone();
+            self.params = RigParams {
+                identity,
+                ..playback.tick().clone()
+            };
+            if playback.playing {
+                ctx.request_repaint();
+            }
+        }
         // A pressed button anywhere: a slider or the image is being dragged.
         let moving = ctx.input(|i| i.pointer.any_down());
         self.schedule(&ctx, moving);

@@ -8,6 +8,7 @@ pub mod jacobian;
 pub mod model;
 pub mod params;
 pub mod rotation;
+pub mod sequence;
 pub mod skin_cpu;
 pub mod skin_gpu;
 pub mod synthetic;

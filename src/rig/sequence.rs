@@ -1,0 +1,207 @@
+//! Expression sequences: per-frame rig parameters to play on a timeline.
+//!
+//! * JSON: a list of [`RigParams`], or `{ "fps": 25, "frames": [ … ] }`.
+//! * CSV: a header, then one row per frame. Columns are expression names (default rig) or
+//!   component indices (FLAME), plus `jaw_open`, `jaw_sideways`, `gaze_yaw`, `gaze_pitch`,
+//!   `neck_pitch`, `neck_yaw`, `neck_roll` in radians; `frame` and `time` are ignored.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{Rig, RigParams};
+
+/// Frames per second when the file does not say.
+pub const DEFAULT_FPS: f64 = 25.0;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    pub fps: f64,
+    pub frames: Vec<RigParams>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SequenceError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a sequence: {message}")]
+    Format { path: String, message: String },
+    #[error("{path}, frame {frame}: {message}")]
+    Frame {
+        path: String,
+        frame: usize,
+        message: String,
+    },
+}
+
+impl Sequence {
+    /// Reads a `.json` or `.csv` sequence and checks every frame against the rig.
+    pub fn load(path: &Path, rig: &Rig) -> Result<Self, SequenceError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| SequenceError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        let format = |message: String| SequenceError::Format {
+            path: name.clone(),
+            message,
+        };
+        let is_csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let sequence = if is_csv {
+            parse_csv(&bytes).map_err(format)?
+        } else {
+            parse_json(&bytes).map_err(format)?
+        };
+        if sequence.frames.is_empty() {
+            return Err(format("it has no frames".into()));
+        }
+        if !(sequence.fps.is_finite() && sequence.fps > 0.0 && sequence.fps <= 240.0) {
+            return Err(format(format!("fps {} is outside 0…240", sequence.fps)));
+        }
+        for (frame, params) in sequence.frames.iter().enumerate() {
+            params.resolve(rig).map_err(|e| SequenceError::Frame {
+                path: name.clone(),
+                frame,
+                message: e.to_string(),
+            })?;
+        }
+        Ok(sequence)
+    }
+
+    /// The frame shown `seconds` after the start, wrapping when `looping`.
+    pub fn frame_at(&self, seconds: f64, looping: bool) -> usize {
+        let index = (seconds.max(0.0) * self.fps).floor() as usize;
+        if looping {
+            index % self.frames.len()
+        } else {
+            index.min(self.frames.len() - 1)
+        }
+    }
+
+    pub fn duration(&self) -> f64 {
+        self.frames.len() as f64 / self.fps
+    }
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Sequence, String> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum File {
+        Frames(Vec<RigParams>),
+        WithRate { fps: f64, frames: Vec<RigParams> },
+    }
+    Ok(
+        match serde_json::from_slice::<File>(bytes).map_err(|e| e.to_string())? {
+            File::Frames(frames) => Sequence {
+                fps: DEFAULT_FPS,
+                frames,
+            },
+            File::WithRate { fps, frames } => Sequence { fps, frames },
+        },
+    )
+}
+
+fn parse_csv(bytes: &[u8]) -> Result<Sequence, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut frames = Vec::new();
+    for (row, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| e.to_string())?;
+        let mut params = RigParams::default();
+        for (column, field) in header.iter().zip(record.iter()) {
+            if column == "frame" || column == "time" || field.is_empty() {
+                continue;
+            }
+            let value: f32 = field
+                .parse()
+                .map_err(|_| format!("row {}: `{column}` = `{field}` is not a number", row + 1))?;
+            match column.as_str() {
+                "jaw_open" => params.jaw[0] = value,
+                "jaw_sideways" => params.jaw[1] = value,
+                "gaze_pitch" => {
+                    params.eyes.left[0] = value;
+                    params.eyes.right[0] = value;
+                }
+                "gaze_yaw" => {
+                    params.eyes.left[1] = value;
+                    params.eyes.right[1] = value;
+                }
+                "neck_pitch" => params.neck[0] = value,
+                "neck_yaw" => params.neck[1] = value,
+                "neck_roll" => params.neck[2] = value,
+                name => {
+                    params.expression.insert(name.to_string(), value);
+                }
+            }
+        }
+        frames.push(params);
+    }
+    Ok(Sequence {
+        fps: DEFAULT_FPS,
+        frames,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rig::default_rig;
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("neuralhead-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn csv_and_json_sequences_load_and_bad_ones_say_where() {
+        let rig = default_rig::embedded();
+        let csv = write(
+            "seq.csv",
+            "frame, jawOpen, mouthSmile_L, gaze_yaw\n0, 0.0, 0.5, 0.1\n1, 0.5, , -0.1\n",
+        );
+        let sequence = Sequence::load(&csv, &rig).unwrap();
+        assert_eq!(sequence.frames.len(), 2);
+        assert_eq!(sequence.frames[1].expression["jawOpen"], 0.5);
+        assert!(!sequence.frames[1].expression.contains_key("mouthSmile_L"));
+        assert_eq!(sequence.frames[0].eyes.right[1], 0.1);
+
+        let json = write(
+            "seq.json",
+            r#"{ "fps": 10, "frames": [ { "expression": { "jawOpen": 1 } }, {} ] }"#,
+        );
+        let sequence = Sequence::load(&json, &rig).unwrap();
+        assert_eq!(sequence.fps, 10.0);
+        assert_eq!(sequence.frame_at(0.15, true), 1);
+        assert_eq!(sequence.frame_at(0.25, true), 0);
+        assert_eq!(sequence.frame_at(5.0, false), 1);
+
+        let unknown = write("bad.csv", "jawOpen, smirk\n0.1, 0.2\n");
+        let message = Sequence::load(&unknown, &rig).unwrap_err().to_string();
+        assert!(
+            message.contains("frame 0") && message.contains("smirk"),
+            "{message}"
+        );
+        let not_number = write("nan.csv", "jawOpen\nwide\n");
+        let message = Sequence::load(&not_number, &rig).unwrap_err().to_string();
+        assert!(
+            message.contains("row 1") && message.contains("wide"),
+            "{message}"
+        );
+        for path in [csv, json, unknown, not_number] {
+            std::fs::remove_file(path).ok();
+        }
+    }
+}
