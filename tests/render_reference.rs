@@ -43,24 +43,7 @@ fn reference_renderer_matches_the_official_one() {
         ray_end: kwargs["ray_end"].as_f64().unwrap(),
         box_warp: kwargs["box_warp"].as_f64().unwrap(),
     };
-    let named: HashMap<String, (Vec<usize>, Vec<f32>)> = fx
-        .tensors
-        .iter()
-        .filter(|(k, _)| k.starts_with("decoder."))
-        .map(|(k, (s, v))| {
-            (
-                k.clone(),
-                (s.clone(), v.iter().map(|&x| x as f32).collect()),
-            )
-        })
-        .collect();
-    let decoder = OsgDecoder::from_named(&named, device).unwrap();
-    let axes: Vec<f32> = fx
-        .data("renderer.plane_axes")
-        .iter()
-        .map(|&x| x as f32)
-        .collect();
-    let projection_q = PlaneProjection::from_plane_axes(&axes).unwrap();
+    let (decoder, projection_q) = decoder_and_projection(&fx, device);
     let projection = projection_q.tensor(device);
     let mut fused_renders = Vec::new();
     let plane_shape = fx.shape("in/planes")[1..].to_vec();
@@ -206,6 +189,33 @@ fn reference_renderer_matches_the_official_one() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The fixture's decoder (official key names) and plane projection (its `plane_axes`).
+fn decoder_and_projection(
+    fx: &Fixture,
+    device: &burn::tensor::Device,
+) -> (OsgDecoder, PlaneProjection) {
+    let named: HashMap<String, (Vec<usize>, Vec<f32>)> = fx
+        .tensors
+        .iter()
+        .filter(|(k, _)| k.starts_with("decoder."))
+        .map(|(k, (s, v))| {
+            (
+                k.clone(),
+                (s.clone(), v.iter().map(|&x| x as f32).collect()),
+            )
+        })
+        .collect();
+    let axes: Vec<f32> = fx
+        .data("renderer.plane_axes")
+        .iter()
+        .map(|&x| x as f32)
+        .collect();
+    (
+        OsgDecoder::from_named(&named, device).unwrap(),
+        PlaneProjection::from_plane_axes(&axes).unwrap(),
+    )
+}
+
 /// Finite differences of the reference path: gradients reach the planes and the decoder.
 /// Coarse samples only and no jitter: the importance samples are detached in the reference,
 /// so finite differences would also see them move.
@@ -326,24 +336,7 @@ fn fused_renderer_equals_the_reference_path() {
     let gpu = common::gpu();
     let device = &gpu.burn;
     let fx = Fixture::load("next3d_render.safetensors");
-    let named: HashMap<String, (Vec<usize>, Vec<f32>)> = fx
-        .tensors
-        .iter()
-        .filter(|(k, _)| k.starts_with("decoder."))
-        .map(|(k, (s, v))| {
-            (
-                k.clone(),
-                (s.clone(), v.iter().map(|&x| x as f32).collect()),
-            )
-        })
-        .collect();
-    let decoder = OsgDecoder::from_named(&named, device).unwrap();
-    let axes: Vec<f32> = fx
-        .data("renderer.plane_axes")
-        .iter()
-        .map(|&x| x as f32)
-        .collect();
-    let projection = PlaneProjection::from_plane_axes(&axes).unwrap();
+    let (decoder, projection) = decoder_and_projection(&fx, device);
     let shape = fx.shape("in/planes")[1..].to_vec();
     let planes =
         Tensor::<4>::from_data(TensorData::new(part(&fx, "in/planes", 0, 2), shape), device);
