@@ -162,5 +162,35 @@ fn a_loaded_sequence_plays_and_scrubs() {
         mouth > 4.0,
         "frame 1 (jaw open) changed the mouth by only {mouth:.2}"
     );
-    std::fs::remove_file(csv).ok();
+
+    // Capture: the depth of this frame as a 16-bit PNG beside the chosen file name.
+    let png = std::env::temp_dir().join(format!("neuralhead-ui-{}.png", std::process::id()));
+    harness.get_by_label("Capture").click_accesskit();
+    harness.step();
+    harness
+        .get_by_role_and_label(Role::TextInput, "save as:")
+        .set_text_value_accesskit(&png.display().to_string());
+    harness.step();
+    harness
+        .get_by_label("Save depth (16-bit)")
+        .click_accesskit();
+    harness.step();
+    let depth_file = png.with_file_name(format!(
+        "{}-depth.png",
+        png.file_stem().unwrap().to_string_lossy()
+    ));
+    let depth = image::open(&depth_file)
+        .unwrap_or_else(|e| panic!("{:?}: {e}", harness.state().message()))
+        .into_luma16();
+    let (w, h) = depth.dimensions();
+    let centre = depth.get_pixel(w / 2, h / 2)[0];
+    let corner = depth.get_pixel(0, 0)[0];
+    // The face is ~0.4 in front of the look-at point, 2.7 from the camera: depth ≈ 2.3–2.6.
+    assert!(
+        (20_000..=30_000).contains(&centre) && corner == 0,
+        "depth PNG: centre {centre}, corner {corner}"
+    );
+    for path in [csv, depth_file] {
+        std::fs::remove_file(path).ok();
+    }
 }

@@ -345,10 +345,18 @@ impl ViewerApp {
                     && let Some(image) = &self.last_image
                 {
                     let path = PathBuf::from(self.capture_path.trim());
-                    self.message = Some(match crate::cli::render::save_png(image, &path) {
-                        Ok(()) => (false, format!("saved {}", path.display())),
-                        Err(e) => (true, format!("{e:#}")),
-                    });
+                    self.message = Some(saved(crate::cli::render::save_png(image, &path), &path));
+                }
+                let has_depth = self.last_depth.is_some();
+                if ui
+                    .add_enabled(has_depth, egui::Button::new("Save depth (16-bit)"))
+                    .on_hover_text("camera depth × 10 000 per pixel, 0 for background")
+                    .on_disabled_hover_text("the mesh view has no depth: choose a neural view")
+                    .clicked()
+                    && let Some(depth) = &self.last_depth
+                {
+                    let path = depth_path(&PathBuf::from(self.capture_path.trim()));
+                    self.message = Some(saved(save_depth_png(depth, &path), &path));
                 }
             });
         });
@@ -377,6 +385,36 @@ impl ViewerApp {
                 ));
             });
     }
+}
+
+/// The panel's message after writing `path`.
+fn saved(result: anyhow::Result<()>, path: &std::path::Path) -> (bool, String) {
+    match result {
+        Ok(()) => (false, format!("saved {}", path.display())),
+        Err(e) => (true, format!("{e:#}")),
+    }
+}
+
+/// `frame.png` → `frame-depth.png`.
+fn depth_path(path: &std::path::Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "frame".into());
+    path.with_file_name(format!("{stem}-depth.png"))
+}
+
+fn save_depth_png(depth: &super::worker::DepthImage, path: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let mut bytes = Vec::new();
+    depth
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .context("encoding the depth PNG failed")?;
+    crate::io::write_atomically(path, &bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn refinement_section(ui: &mut egui::Ui) {

@@ -50,6 +50,7 @@ pub struct ViewerApp {
     /// The request behind the shown frame.
     shown: Option<Request>,
     pub(super) last_image: Option<image::RgbaImage>,
+    pub(super) last_depth: Option<super::worker::DepthImage>,
     /// The last request sent, to send each state once.
     sent: Option<Request>,
     last_change: Instant,
@@ -97,6 +98,7 @@ impl ViewerApp {
             texture: None,
             shown: None,
             last_image: None,
+            last_depth: None,
             sent: None,
             last_change: Instant::now(),
             times: StageTimes::default(),
@@ -207,6 +209,7 @@ impl ViewerApp {
         let Some(Rendered {
             request,
             image,
+            depth,
             times,
         }) = self.worker.latest()
         else {
@@ -222,6 +225,7 @@ impl ViewerApp {
                     None => self.texture = Some(ctx.load_texture("viewport", pixels, options)),
                 }
                 self.last_image = Some(image);
+                self.last_depth = depth;
                 if matches!(self.message, Some((true, _))) {
                     self.message = None;
                 }

@@ -9,7 +9,7 @@ use crate::avatar::Avatar;
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
 use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
-use crate::render::modes::{RenderMode, to_image};
+use crate::render::modes::{RenderMode, depth_png, to_image};
 use crate::render::preview::PreviewRenderer;
 use crate::rig::skin_gpu::GpuSkinner;
 use crate::rig::{Rig, RigParams};
@@ -50,8 +50,12 @@ pub struct StageTimes {
 pub struct Rendered {
     pub request: Request,
     pub image: Result<image::RgbaImage, String>,
+    /// The neural frame's depth as a 16-bit image (see `modes::depth_png`).
+    pub depth: Option<DepthImage>,
     pub times: StageTimes,
 }
+
+pub type DepthImage = image::ImageBuffer<image::Luma<u16>, Vec<u16>>;
 
 /// What the worker is handed at start and when the avatar changes.
 pub enum Job {
@@ -188,14 +192,16 @@ impl WorkerState {
     fn render(&mut self, request: Request) -> Rendered {
         let start = Instant::now();
         let mut times = StageTimes::default();
+        let mut depth = None;
         let image = match request.view {
             View::Mesh => self.mesh_image(&request),
-            View::Neural(mode) => self.neural_image(&request, mode, &mut times),
+            View::Neural(mode) => self.neural_image(&request, mode, &mut times, &mut depth),
         };
         times.total = start.elapsed().as_secs_f64() * 1e3;
         Rendered {
             request,
             image: image.map_err(|e| format!("{e:#}")),
+            depth,
             times,
         }
     }
@@ -218,6 +224,7 @@ impl WorkerState {
         request: &Request,
         mode: RenderMode,
         times: &mut StageTimes,
+        depth: &mut Option<DepthImage>,
     ) -> anyhow::Result<image::RgbaImage> {
         let pipeline = self.pipeline.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut lap = Instant::now();
@@ -233,6 +240,7 @@ impl WorkerState {
         times.march = elapsed(&self.gpu);
         let frame = crate::avatar::pipeline::read_frame(rendered, request.options.resolution)?;
         let image = to_image(&frame, mode);
+        *depth = Some(depth_png(&frame));
         times.image = elapsed(&self.gpu);
         Ok(image)
     }
