@@ -51,9 +51,7 @@ impl ViewerApp {
                 ui.label(format!("showing: {}", self.source.label));
                 let mut open: Option<PathBuf> = None;
                 ui.horizontal(|ui| {
-                    let label = ui.label("avatar file:");
-                    ui.text_edit_singleline(&mut self.avatar_path)
-                        .labelled_by(label.id);
+                    labelled_field(ui, "avatar file:", &mut self.avatar_path);
                     if ui.button("Open").clicked() {
                         open = Some(PathBuf::from(self.avatar_path.trim()));
                     }
@@ -176,9 +174,7 @@ impl ViewerApp {
     fn presets_section(&mut self, ui: &mut egui::Ui) {
         ui.collapsing("Expression presets", |ui| {
             ui.horizontal(|ui| {
-                let label = ui.label("name:");
-                ui.text_edit_singleline(&mut self.preset_name)
-                    .labelled_by(label.id);
+                labelled_field(ui, "name:", &mut self.preset_name);
                 let name = self.preset_name.trim().to_string();
                 if ui
                     .add_enabled(!name.is_empty(), egui::Button::new("Save"))
@@ -218,9 +214,7 @@ impl ViewerApp {
                 .weak(),
             );
             ui.horizontal(|ui| {
-                let label = ui.label("sequence file:");
-                ui.text_edit_singleline(&mut self.sequence_path)
-                    .labelled_by(label.id);
+                labelled_field(ui, "sequence file:", &mut self.sequence_path);
                 if ui.button("Load").clicked() {
                     let path = PathBuf::from(self.sequence_path.trim());
                     match Playback::load(&path, &self.rig) {
@@ -335,9 +329,7 @@ impl ViewerApp {
     fn capture_section(&mut self, ui: &mut egui::Ui) {
         ui.collapsing("Capture", |ui| {
             ui.horizontal(|ui| {
-                let label = ui.label("save as:");
-                ui.text_edit_singleline(&mut self.capture_path)
-                    .labelled_by(label.id);
+                labelled_field(ui, "save as:", &mut self.capture_path);
                 let ready = self.last_image.is_some();
                 if ui
                     .add_enabled(ready, egui::Button::new("Save PNG"))
@@ -356,7 +348,7 @@ impl ViewerApp {
                     && let Some(depth) = &self.last_depth
                 {
                     let path = depth_path(&PathBuf::from(self.capture_path.trim()));
-                    self.message = Some(saved(save_depth_png(depth, &path), &path));
+                    self.message = Some(saved(crate::cli::render::save_png(depth, &path), &path));
                 }
             });
         });
@@ -387,6 +379,12 @@ impl ViewerApp {
     }
 }
 
+/// A one-line text field named by the label before it (for screen readers and tests).
+fn labelled_field(ui: &mut egui::Ui, label: &str, text: &mut String) {
+    let label = ui.label(label);
+    ui.text_edit_singleline(text).labelled_by(label.id);
+}
+
 /// The panel's message after writing `path`.
 fn saved(result: anyhow::Result<()>, path: &std::path::Path) -> (bool, String) {
     match result {
@@ -402,19 +400,6 @@ fn depth_path(path: &std::path::Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "frame".into());
     path.with_file_name(format!("{stem}-depth.png"))
-}
-
-fn save_depth_png(depth: &super::worker::DepthImage, path: &std::path::Path) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let mut bytes = Vec::new();
-    depth
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .context("encoding the depth PNG failed")?;
-    crate::io::write_atomically(path, &bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn refinement_section(ui: &mut egui::Ui) {

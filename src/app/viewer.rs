@@ -124,11 +124,7 @@ impl ViewerApp {
     pub fn is_settled(&self) -> bool {
         self.shown.as_ref().is_some_and(|shown| {
             let wanted = self.wanted(false);
-            !shown.preview
-                && shown.params == wanted.params
-                && shown.camera == wanted.camera
-                && shown.view == wanted.view
-                && shown.options == wanted.options
+            !shown.preview && shown.same_state(&wanted) && shown.options == wanted.options
         })
     }
 
@@ -181,12 +177,9 @@ impl ViewerApp {
 
     /// Sends the state when it changed; the full frame once the hand has rested.
     fn schedule(&mut self, ctx: &egui::Context, moving: bool) {
-        let same_state = |a: &Request, b: &Request| {
-            a.params == b.params && a.camera == b.camera && a.view == b.view
-        };
         let quick = self.wanted(true);
         let full = self.wanted(false);
-        let state_changed = self.sent.as_ref().is_none_or(|s| !same_state(s, &full));
+        let state_changed = self.sent.as_ref().is_none_or(|s| !s.same_state(&full));
         if state_changed {
             self.last_change = Instant::now();
         }

@@ -11,7 +11,7 @@ use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
 use crate::render::modes::{RenderMode, depth_png, to_image};
 use crate::render::preview::PreviewRenderer;
-use crate::rig::skin_gpu::GpuSkinner;
+use crate::rig::skin_gpu::{GpuSkinner, read_points};
 use crate::rig::{Rig, RigParams};
 
 /// Side of the shaded mesh view.
@@ -34,6 +34,13 @@ pub struct Request {
     pub view: View,
     /// A quick frame while the hand moves; the full one follows when it rests.
     pub preview: bool,
+}
+
+impl Request {
+    /// Whether both show the same state (parameters, camera, view), whatever the quality.
+    pub fn same_state(&self, other: &Request) -> bool {
+        self.params == other.params && self.camera == other.camera && self.view == other.view
+    }
 }
 
 /// Milliseconds per stage of one frame.
@@ -209,11 +216,7 @@ impl WorkerState {
     fn mesh_image(&mut self, request: &Request) -> anyhow::Result<image::RgbaImage> {
         let (resolved, _) = request.params.resolve(&self.rig)?;
         let (vertices, _) = self.skinner.skin(&resolved);
-        let flat = vertices
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("reading the mesh back: {e:?}"))?;
-        let vertices: Vec<[f32; 3]> = flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        let vertices = read_points(vertices)?;
         Ok(self
             .mesh
             .render(&self.gpu, &self.rig, &vertices, &request.camera, MESH_SIZE))

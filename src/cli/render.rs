@@ -184,11 +184,15 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
             )?
         }
         ViewChoice::Mesh => {
-            let vertices = read_points(vertices)?;
+            let vertices = crate::rig::skin_gpu::read_points(vertices)?;
             let mut image =
                 PreviewRenderer::new(&gpu, &rig).render(&gpu, &rig, &vertices, &camera, args.size);
             if args.landmarks {
-                draw_landmarks(&mut image, &read_points(landmarks)?, &camera);
+                draw_landmarks(
+                    &mut image,
+                    &crate::rig::skin_gpu::read_points(landmarks)?,
+                    &camera,
+                );
             }
             image
         }
@@ -217,14 +221,6 @@ fn parse_channels(text: &str) -> anyhow::Result<[usize; 3]> {
         .map_err(|_| anyhow::anyhow!("--channels {text}: expected exactly three channel numbers"))
 }
 
-fn read_points(tensor: burn::tensor::Tensor<2>) -> anyhow::Result<Vec<[f32; 3]>> {
-    let flat = tensor
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading the skinned mesh back from the GPU failed: {e:?}"))?;
-    Ok(flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
-}
-
 /// Dots at the projected landmarks, coloured by index so the order can be checked by eye.
 fn draw_landmarks(image: &mut image::RgbaImage, landmarks: &[[f32; 3]], camera: &OrbitCamera) {
     let to_clip = camera.view_projection(0.5, 6.0) * crate::render::camera::rig_to_world();
@@ -248,7 +244,15 @@ fn draw_landmarks(image: &mut image::RgbaImage, landmarks: &[[f32; 3]], camera: 
 }
 
 /// Encodes in memory, then writes atomically: a failed write never leaves half a PNG.
-pub fn save_png(image: &image::RgbaImage, path: &std::path::Path) -> anyhow::Result<()> {
+/// Any pixel type PNG holds: RGBA8 frames, 16-bit depth.
+pub fn save_png<P>(
+    image: &image::ImageBuffer<P, Vec<P::Subpixel>>,
+    path: &std::path::Path,
+) -> anyhow::Result<()>
+where
+    P: image::PixelWithColorType,
+    [P::Subpixel]: image::EncodableLayout,
+{
     let mut bytes = Vec::new();
     image
         .write_to(

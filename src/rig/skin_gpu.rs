@@ -217,3 +217,12 @@ impl GpuSkinner {
         (out.clone().slice([0..v, 0..3]), out.slice([v..total, 0..3]))
     }
 }
+
+/// Reads skinned points `[V, 3]` back from the GPU.
+pub fn read_points(tensor: Tensor<2>) -> anyhow::Result<Vec<[f32; 3]>> {
+    let flat = tensor
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading the skinned mesh back from the GPU failed: {e:?}"))?;
+    Ok(flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
+}
