@@ -23,7 +23,8 @@ pub struct RenderArgs {
     pub rig: RigArgs,
     #[command(flatten)]
     pub camera: ViewArgs,
-    /// Output image side in pixels.
+    /// Output image side in pixels for the mesh view; neural views are written at N
+    /// (`--neural-size`), one pixel per ray.
     #[arg(long, default_value_t = 512)]
     pub size: u32,
     /// The PNG to write (written atomically).
