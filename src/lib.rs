@@ -6,6 +6,7 @@ pub mod avatar;
 pub mod cli;
 pub mod gpu;
 pub mod io;
+pub mod nets;
 pub mod raster;
 pub mod render;
 pub mod rig;
