@@ -1,29 +1,20 @@
 //! tools/convert_flame.py on a synthetic model with FLAME 2020's pickle structure, then the
 //! Rust loader and the f64 skinning reference against FLAME's lbs computed in numpy.
 
-use std::path::{Path, PathBuf};
+#[path = "common/python.rs"]
+mod python;
+
+use std::path::Path;
 use std::process::Command;
+
+use python::{malicious_pickle, python, tool, workdir};
 
 use neuralhead::rig::{RigKind, RigParams, file, skin_cpu};
 
-fn python(args: &[&str]) -> std::process::Output {
-    Command::new("python3")
-        .args(args)
-        .output()
-        .expect("python3 with numpy is needed (pip install numpy)")
-}
-
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("neuralhead-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn convert(dir: &Path, extra: &[&str]) -> std::process::Output {
-    let root = env!("CARGO_MANIFEST_DIR");
     let d = |f: &str| dir.join(f).to_string_lossy().into_owned();
     let mut args = vec![
-        format!("{root}/tools/convert_flame.py"),
+        tool("convert_flame.py"),
         d("generic_model.pkl"),
         "--template".into(),
         d("head_template.obj"),
@@ -153,9 +144,7 @@ fn converted_flame_skins_like_flame() {
 fn converter_executes_nothing_from_the_pickle() {
     let dir = workdir("malicious");
     let marker = dir.join("pwned");
-    // A pickle that would call os.system if loaded with pickle.load.
-    let payload = format!("cos\nsystem\n(S'touch {}'\ntR.", marker.display());
-    std::fs::write(dir.join("generic_model.pkl"), payload).unwrap();
+    std::fs::write(dir.join("generic_model.pkl"), malicious_pickle(&marker)).unwrap();
     std::fs::write(dir.join("head_template.obj"), "").unwrap();
     std::fs::write(dir.join("landmark_embedding.npy"), "").unwrap();
     let out = convert(&dir, &[]);

@@ -17,13 +17,14 @@ import codecs
 import hashlib
 import io
 import json
-import os
 import pickle
 import struct
 import sys
 import zlib
 
 import numpy as np
+
+from safetensors_io import write_safetensors
 
 FORMAT, VERSION = "neuralhead-rig", "1"
 NUM_JOINTS = 5
@@ -189,25 +190,6 @@ def resize_nearest(image, size):
     rows = (np.arange(size) * image.shape[0] // size)
     cols = (np.arange(size) * image.shape[1] // size)
     return image[rows][:, cols]
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    names = {np.dtype(np.float32): "F32", np.dtype(np.int32): "I32", np.dtype(np.uint8): "U8"}
-    for name, array in tensors.items():
-        array = np.ascontiguousarray(array)
-        blob = array.tobytes()
-        header[name] = {"dtype": names[array.dtype], "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    tmp = f"{path}.partial"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text)
-        for blob in blobs:
-            f.write(blob)
-    os.replace(tmp, path)
 
 
 def convert(args):
