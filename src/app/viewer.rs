@@ -157,6 +157,8 @@ impl ViewerApp {
             samples_scale: s.samples_scale,
             marcher: s.marcher,
             jitter: false,
+            // 512² super-resolution takes minutes on a CPU adapter; the viewer shows N².
+            super_resolution: false,
         };
         let options = if preview { full.preview() } else { full };
         let view = match s.view {

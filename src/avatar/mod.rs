@@ -3,6 +3,7 @@
 //! belongs to and its source state (FADM's source attributes, inversion's fitted camera).
 
 pub mod file;
+pub mod generator_nets;
 pub mod painted;
 pub mod pipeline;
 pub mod random;

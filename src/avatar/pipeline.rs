@@ -7,12 +7,13 @@ use std::sync::Arc;
 use burn::tensor::{Tensor, TensorData};
 
 use super::Avatar;
+use super::generator_nets::GeneratorNets;
 use crate::gpu::Gpu;
 use crate::raster::gpu::TriplaneRasterizer;
 use crate::render::camera::OrbitCamera;
 use crate::render::decoder::OsgDecoder;
 use crate::render::marcher::{Marcher, NeuralField};
-use crate::render::modes::Frame;
+use crate::render::modes::{Frame, SuperResolved};
 use crate::render::rays::CameraLabel;
 use crate::render::triplane::PlaneProjection;
 use crate::render::volume::{Randomness, RenderSettings, Rendered};
@@ -31,6 +32,8 @@ pub struct FramePipeline {
     static_planes: Tensor<4>,
     decoder: OsgDecoder,
     projection: PlaneProjection,
+    /// The mouth, blending and SR networks of avatars baked from a checkpoint.
+    nets: Option<GeneratorNets>,
     cached: Option<(RigParams, Tensor<4>)>,
 }
 
@@ -47,6 +50,14 @@ impl FramePipeline {
             ..Default::default()
         };
         let (resolved, _) = identity.resolve(&rig)?;
+        let nets = GeneratorNets::load(avatar, device)?;
+        if let Some(nets) = &nets {
+            anyhow::ensure!(
+                nets.raster_resolution() == raster_resolution,
+                "this avatar's blending network takes {0}² rasters; render it at raster size {0}",
+                nets.raster_resolution()
+            );
+        }
         let array = |a: &super::Array| TensorData::new(a.data.clone(), a.shape.clone());
         let named = avatar
             .decoder
@@ -67,6 +78,7 @@ impl FramePipeline {
             projection: PlaneProjection::from_plane_axes(&avatar.plane_axes)
                 .map_err(anyhow::Error::msg)?,
             gpu: gpu.clone(),
+            nets,
             cached: None,
         })
     }
@@ -82,11 +94,29 @@ impl FramePipeline {
         for w in warnings {
             log::warn!("{w}");
         }
-        let (vertices, _) = self.skinner.skin(&resolved);
-        let planes = self
-            .rasterizer
-            .forward_fused(vertices, self.texture.clone(), self.static_planes.clone())
-            .planes;
+        let (vertices, landmarks) = self.skinner.skin(&resolved);
+        let raster = self.rasterizer.forward_fused(
+            vertices,
+            self.texture.clone(),
+            self.static_planes.clone(),
+        );
+        let planes = match &self.nets {
+            None => raster.planes,
+            Some(nets) => {
+                let corners = self.rasterizer.mouth_box(landmarks).into_data();
+                let corners = corners
+                    .convert::<i64>()
+                    .try_to_vec::<i64>()
+                    .map_err(|e| anyhow::anyhow!("reading the mouth box: {e:?}"))?;
+                let mouth_box = [corners[0], corners[1], corners[2], corners[3]];
+                let front = nets.fix_mouth(raster.front, mouth_box);
+                self.rasterizer
+                    .replace_front(raster.planes, &raster.alphas, front, self.static_planes.clone())
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("the avatar's plane layout has no slot for the front view alone, which its blending network needs")
+                    })?
+            }
+        };
         self.cached = Some((params.clone(), planes.clone()));
         Ok(planes)
     }
@@ -122,7 +152,23 @@ impl FramePipeline {
         options: &FrameOptions,
     ) -> anyhow::Result<Frame> {
         let planes = self.planes(params)?;
-        let frame = read_frame(self.march(planes, camera, options), options.resolution)?;
+        let rendered = self.march(planes, camera, options);
+        let super_resolved = match (&self.nets, options.super_resolution) {
+            (Some(nets), true) => {
+                let [c, n] = [rendered.features.dims()[0], options.resolution];
+                let image = nets.super_resolve(rendered.features.clone().reshape([c, n, n]));
+                let size = image.dims()[1];
+                let rgb = image
+                    .reshape([-1])
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .map_err(|e| anyhow::anyhow!("reading the super-resolved image: {e:?}"))?;
+                Some(SuperResolved { size, rgb })
+            }
+            _ => None,
+        };
+        let mut frame = read_frame(rendered, options.resolution)?;
+        frame.super_resolved = super_resolved;
         self.gpu.sync();
         Ok(frame)
     }
@@ -141,6 +187,7 @@ pub fn read_frame(rendered: Rendered, resolution: usize) -> anyhow::Result<Frame
         features: read(rendered.features.reshape([-1]))?,
         depth: read(rendered.depth.reshape([-1]))?,
         opacity: read(rendered.weights_sum)?,
+        super_resolved: None,
     })
 }
 
@@ -155,6 +202,8 @@ pub struct FrameOptions {
     /// Fresh stratified jitter and CDF draws each frame, as in training; without it frames
     /// are deterministic (still frames, tests).
     pub jitter: bool,
+    /// Run the avatar's super-resolution network (avatars baked from a checkpoint).
+    pub super_resolution: bool,
 }
 
 impl Default for FrameOptions {
@@ -164,6 +213,7 @@ impl Default for FrameOptions {
             samples_scale: 1.0,
             marcher: Marcher::Fused,
             jitter: false,
+            super_resolution: false,
         }
     }
 }
@@ -178,6 +228,7 @@ impl FrameOptions {
         Self {
             resolution: (self.resolution / 2).max(16),
             samples_scale: self.samples_scale.min(0.5),
+            super_resolution: false,
             ..self
         }
     }

@@ -1,5 +1,6 @@
-//! The command line: `render`, `bench`, `inspect`, `adapters`.
+//! The command line: `render`, `bake`, `bench`, `inspect`, `adapters`.
 
+pub mod bake;
 pub mod bench;
 pub mod neural;
 pub mod planes;
@@ -34,6 +35,8 @@ pub enum Command {
     },
     /// Render one frame to a PNG: the shaded mesh, the rasterized planes, or the neural render.
     Render(Box<render::RenderArgs>),
+    /// Bake an avatar from a converted Next3D checkpoint and a seed.
+    Bake(bake::BakeArgs),
     /// Time GPU skinning against the CPU reference, for the default rig and a FLAME file.
     Bench(bench::BenchArgs),
     /// Describe a rig file: sizes, expression names, joints.
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::View { screenshot: None }) {
         Command::View { screenshot } => crate::app::run(&cli.adapter, screenshot),
         Command::Render(args) => render::run(&cli.adapter, &args),
+        Command::Bake(args) => bake::run(&cli.adapter, &args),
         Command::Bench(args) => bench::run(&cli.adapter, &args),
         Command::Inspect { rig } => {
             print!("{}", describe(&*rig_args::load_rig(&rig)?));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::avatar::painted::painted_avatar;
-use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
+use crate::avatar::pipeline::{FrameOptions, FramePipeline};
 use crate::avatar::random::random_avatar;
 use crate::avatar::{Avatar, RigRef, file};
 use crate::gpu::Gpu;
@@ -41,12 +41,12 @@ pub fn load_avatar(name: &str, rig: &Rig, rig_path: &str) -> anyhow::Result<Avat
     Ok(avatar)
 }
 
-fn file_sha256(path: &Path) -> anyhow::Result<String> {
-    use sha2::Digest;
+pub fn file_sha256(path: &Path) -> anyhow::Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(format!("{:x}", sha2::Sha256::digest(bytes)))
+    Ok(crate::io::sha256_hex(&bytes))
 }
 
+#[allow(clippy::too_many_arguments)] // one frame's full description, all from the CLI
 pub fn render(
     gpu: &Gpu,
     rig: Arc<Rig>,
@@ -54,10 +54,18 @@ pub fn render(
     params: &RigParams,
     camera: &OrbitCamera,
     mode: RenderMode,
+    raster_resolution: usize,
     options: &FrameOptions,
 ) -> anyhow::Result<image::RgbaImage> {
-    let mut pipeline = FramePipeline::new(gpu, rig, avatar, RASTER_RESOLUTION)?;
+    let mut pipeline = FramePipeline::new(gpu, rig, avatar, raster_resolution)?;
     let frame = pipeline.render(params, camera, options)?;
+    if options.super_resolution {
+        return frame.super_resolved.as_ref().map(|sr| sr.to_image()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--view sr needs an avatar baked from a Next3D checkpoint (neuralhead bake); this one has no super-resolution network"
+            )
+        });
+    }
     if let RenderMode::Features(channels) = mode {
         anyhow::ensure!(
             channels.iter().all(|&c| c < frame.channels),

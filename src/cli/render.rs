@@ -79,6 +79,8 @@ pub enum ViewChoice {
     Opacity,
     /// Three feature channels (`--channels`) as false colour.
     Features,
+    /// The super-resolution network's 512² image (avatars baked from a Next3D checkpoint).
+    Sr,
 }
 
 /// Head pose is the camera: these orbit it around the head.
@@ -153,7 +155,11 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
             );
             super::planes::render(&gpu, &rig, vertices, args.layout.layout(), args.raster_size)?
         }
-        ViewChoice::Rgb | ViewChoice::Depth | ViewChoice::Opacity | ViewChoice::Features => {
+        ViewChoice::Rgb
+        | ViewChoice::Depth
+        | ViewChoice::Opacity
+        | ViewChoice::Features
+        | ViewChoice::Sr => {
             anyhow::ensure!(
                 (4..=512).contains(&args.neural_size),
                 "--neural-size must be within 4…512"
@@ -166,6 +172,7 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
                 ViewChoice::Rgb => RenderMode::Rgb,
                 ViewChoice::Depth => RenderMode::Depth,
                 ViewChoice::Opacity => RenderMode::Opacity,
+                ViewChoice::Sr => RenderMode::Rgb,
                 _ => RenderMode::Features(parse_channels(&args.channels)?),
             };
             let avatar = super::neural::load_avatar(&args.avatar, &rig, &args.rig.rig)?;
@@ -176,11 +183,13 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
                 &params,
                 &camera,
                 mode,
+                args.raster_size,
                 &FrameOptions {
                     resolution: args.neural_size,
                     samples_scale: args.samples,
                     marcher: args.marcher,
                     jitter: args.jitter,
+                    super_resolution: args.view == ViewChoice::Sr,
                 },
             )?
         }

@@ -3,10 +3,13 @@
 //! super-resolution.
 
 pub mod fir;
+pub mod generator;
 pub mod layers;
 pub mod mapping;
 pub mod mouth;
+pub mod random;
 pub mod resize;
+pub mod seed;
 pub mod styleunet;
 pub mod superres;
 pub mod synthesis;

@@ -97,6 +97,38 @@ impl Weights {
         }
     }
 
+    pub fn with_metadata(mut self, metadata: HashMap<String, String>) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Writes the float tensors and metadata as safetensors, atomically.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let mut names: Vec<&String> = self.tensors.keys().collect();
+        names.sort();
+        let views: Vec<(String, safetensors::tensor::TensorView)> = names
+            .iter()
+            .map(|name| {
+                let (shape, values) = &self.tensors[*name];
+                let view = safetensors::tensor::TensorView::new(
+                    Dtype::F32,
+                    shape.clone(),
+                    bytemuck::cast_slice(values),
+                )
+                .expect("shape and data agree");
+                (name.to_string(), view)
+            })
+            .collect();
+        let bytes = safetensors::serialize(views, Some(self.metadata.clone()))
+            .map_err(std::io::Error::other)?;
+        crate::io::write_atomically(path, &bytes)
+    }
+
+    /// Drops every tensor whose name starts with `prefix` (tests of incomplete files).
+    pub fn remove_prefix(&mut self, prefix: &str) {
+        self.tensors.retain(|k, _| !k.starts_with(prefix));
+    }
+
     pub fn origin(&self) -> &str {
         &self.origin
     }

@@ -193,6 +193,15 @@ fn encode_layout(layout: &PlaneLayout) -> Vec<f32> {
         .collect()
 }
 
+/// The reference's first view, [0, 0, 0]: the front.
+const FRONT_VIEW: usize = 0;
+
+/// A view's image `[C, rows, columns]` turned as its slot wants it: v flips rows, u columns.
+fn orient(image: Tensor<3>, s: &Source) -> Tensor<3> {
+    let image = if s.flip_v { image.flip([1]) } else { image };
+    if s.flip_u { image.flip([2]) } else { image }
+}
+
 /// Everything one frame's rasterization step produces.
 pub struct TriplaneRaster {
     /// `[3, C, R, R]`: α·raster + (1 − α)·static, per slot of the layout.
@@ -343,18 +352,13 @@ impl TriplaneRasterizer {
         let n = self.resolution;
         let [_, c, _, _] = renderings.dims();
         let static_planes = self.resample(static_planes);
-        // Images are [channels, rows, columns]: v flips rows, u flips columns.
-        let oriented = |image: Tensor<3>, s: &Source| {
-            let image = if s.flip_v { image.flip([1]) } else { image };
-            if s.flip_u { image.flip([2]) } else { image }
-        };
         let mut planes = Vec::new();
         let mut slot_alphas = Vec::new();
         for (k, slot) in self.layout.slots.iter().enumerate() {
             let mut raster = Tensor::<3>::zeros([c, n, n], &self.device);
             for s in &slot.rasters {
                 raster = raster
-                    + oriented(
+                    + orient(
                         renderings
                             .clone()
                             .slice([s.view..s.view + 1, 0..c, 0..n, 0..n])
@@ -364,7 +368,7 @@ impl TriplaneRasterizer {
             }
             let mut alpha = Tensor::<3>::zeros([1, n, n], &self.device);
             for s in &slot.alphas {
-                let a = oriented(alphas.clone().slice([s.view..s.view + 1, 0..n, 0..n]), s);
+                let a = orient(alphas.clone().slice([s.view..s.view + 1, 0..n, 0..n]), s);
                 let a = match slot.alpha_rule {
                     AlphaRule::Fractional => a,
                     AlphaRule::Binarized => a.not_equal_elem(0.0).float(),
@@ -380,6 +384,34 @@ impl TriplaneRasterizer {
             slot_alphas.push(alpha);
         }
         (Tensor::stack(planes, 0), Tensor::cat(slot_alphas, 0))
+    }
+
+    /// Re-blends the slot that holds the front view alone with a new front raster `[C, R, R]`
+    /// (the blending network's output): α·front + (1 − α)·static there, the other slots as
+    /// they are. `None` when no slot holds the front view alone.
+    pub fn replace_front(
+        &self,
+        planes: Tensor<4>,
+        alphas: &Tensor<3>,
+        front: Tensor<3>,
+        static_planes: Tensor<4>,
+    ) -> Option<Tensor<4>> {
+        let (k, source) =
+            self.layout.slots.iter().enumerate().find_map(|(k, slot)| {
+                match slot.rasters.as_slice() {
+                    [s] if s.view == FRONT_VIEW => Some((k, s)),
+                    _ => None,
+                }
+            })?;
+        let n = self.resolution;
+        let [c, _, _] = front.dims();
+        let static_plane = self
+            .resample(static_planes)
+            .slice([k..k + 1, 0..c, 0..n, 0..n])
+            .reshape([c, n, n]);
+        let alpha = alphas.clone().slice([k..k + 1, 0..n, 0..n]);
+        let plane = alpha.clone() * orient(front, source) + (alpha.neg() + 1.0) * static_plane;
+        Some(planes.slice_assign([k..k + 1, 0..c, 0..n, 0..n], plane.reshape([1, c, n, n])))
     }
 
     /// The skinned landmarks (`[68, 3]`) in the front view: the reference's `lm2d`, `[68, 2]`.

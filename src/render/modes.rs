@@ -17,6 +17,27 @@ pub struct Frame {
     pub features: Vec<f32>,
     pub depth: Vec<f32>,
     pub opacity: Vec<f32>,
+    /// The super-resolution network's image, when the avatar has one and it was asked for.
+    pub super_resolved: Option<SuperResolved>,
+}
+
+/// An RGB image `[3, size, size]` in [−1, 1] (the generator's `image`).
+pub struct SuperResolved {
+    pub size: usize,
+    pub rgb: Vec<f32>,
+}
+
+impl SuperResolved {
+    /// As the reference saves it: (x·127.5 + 128) clamped to [0, 255].
+    pub fn to_image(&self) -> image::RgbaImage {
+        let plane = self.size * self.size;
+        let byte = |v: f32| (v * 127.5 + 128.0).clamp(0.0, 255.0) as u8;
+        image::RgbaImage::from_fn(self.size as u32, self.size as u32, |x, y| {
+            let p = y as usize * self.size + x as usize;
+            let [r, g, b] = [0, 1, 2].map(|c| byte(self.rgb[c * plane + p]));
+            image::Rgba([r, g, b, 255])
+        })
+    }
 }
 
 /// Pixels seen through less opacity than this are background in the depth view.
@@ -124,6 +145,7 @@ mod tests {
             features: Vec::new(),
             depth: vec![2.5, 3.1234, f32::INFINITY, 2.8],
             opacity: vec![1.0, 0.9, 1.0, 0.1],
+            super_resolved: None,
         };
         let image = depth_png(&frame);
         let values: Vec<u16> = image.pixels().map(|p| p[0]).collect();
