@@ -7,6 +7,7 @@
 mod python;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use neuralhead::nets::weights::Weights;
 use python::{malicious_pickle, python, tool, workdir};
@@ -14,6 +15,16 @@ use safetensors::SafeTensors;
 
 fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the converter on `pickle`, writing `out`.
+fn convert(pickle: &Path, out: &Path) -> std::process::Output {
+    python(&[
+        &tool("convert_next3d.py"),
+        pickle.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }
 
 /// name → (dtype, shape, bytes)
@@ -37,12 +48,7 @@ fn tensors(bytes: &[u8]) -> BTreeMap<String, (String, Vec<usize>, Vec<u8>)> {
 fn tiny_snapshot_converts_bit_exactly_with_metadata_and_sources() {
     let dir = workdir("next3d-convert");
     let out = dir.join("tiny.safetensors");
-    let run = python(&[
-        &tool("convert_next3d.py"),
-        &fixture("next3d_tiny.pkl"),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = convert(fixture("next3d_tiny.pkl").as_ref(), &out);
     assert!(
         run.status.success(),
         "{}",
@@ -95,12 +101,7 @@ fn malicious_snapshot_is_refused_and_runs_nothing() {
     let marker = dir.join("pwned");
     let pickle = dir.join("evil.pkl");
     std::fs::write(&pickle, malicious_pickle(&marker)).unwrap();
-    let run = python(&[
-        &tool("convert_next3d.py"),
-        pickle.to_str().unwrap(),
-        "--out",
-        dir.join("out.safetensors").to_str().unwrap(),
-    ]);
+    let run = convert(&pickle, &dir.join("out.safetensors"));
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("does not load"), "{stderr}");
@@ -118,12 +119,7 @@ fn truncated_snapshot_gets_a_clear_error() {
     let bytes = std::fs::read(fixture("next3d_tiny.pkl")).unwrap();
     let pickle = dir.join("cut.pkl");
     std::fs::write(&pickle, &bytes[..bytes.len() / 2]).unwrap();
-    let run = python(&[
-        &tool("convert_next3d.py"),
-        pickle.to_str().unwrap(),
-        "--out",
-        dir.join("out.safetensors").to_str().unwrap(),
-    ]);
+    let run = convert(&pickle, &dir.join("out.safetensors"));
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("is not a Next3D checkpoint"), "{stderr}");

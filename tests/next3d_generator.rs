@@ -112,10 +112,9 @@ fn missing_or_mismatched_checkpoint_is_a_clear_error() {
     let checkpoint = Next3dCheckpoint::open(&path).unwrap();
     let rig = default_rig::embedded();
     let mut avatar = bake(gpu(), &checkpoint, &rig, "default", 1, 0.7).unwrap();
-    let arc = rig;
 
     std::fs::remove_file(&path).unwrap();
-    let err = FramePipeline::new(gpu(), arc.clone(), &avatar, RASTER)
+    let err = FramePipeline::new(gpu(), rig.clone(), &avatar, RASTER)
         .err()
         .unwrap();
     assert!(
@@ -125,7 +124,7 @@ fn missing_or_mismatched_checkpoint_is_a_clear_error() {
 
     write_generator(&dir);
     avatar.generator.as_mut().unwrap().sha256 = "0".repeat(64);
-    let err = FramePipeline::new(gpu(), arc, &avatar, RASTER)
+    let err = FramePipeline::new(gpu(), rig, &avatar, RASTER)
         .err()
         .unwrap();
     assert!(

@@ -214,6 +214,30 @@ pub fn modulated_conv2d(
     Tensor::cat(samples, 0)
 }
 
+/// The parts every modulated layer has: the style affine (`{prefix}.affine`), the
+/// convolution weight and the bias.
+fn load_modulated(
+    weights: &Weights,
+    prefix: &str,
+    device: &Device,
+) -> Result<(FullyConnected, Tensor<4>, Tensor<1>), WeightsError> {
+    let affine = FullyConnected::load(
+        weights,
+        &format!("{prefix}.affine"),
+        1.0,
+        Activation::Linear,
+        device,
+    )?;
+    let weight: Tensor<4> = weights.tensor(
+        &format!("{prefix}.weight"),
+        [None, None, None, None],
+        device,
+    )?;
+    let out = weight.dims()[0];
+    let bias = weights.tensor(&format!("{prefix}.bias"), [Some(out)], device)?;
+    Ok((affine, weight, bias))
+}
+
 /// `SynthesisLayer`: style = affine(w), modulated 3×3 convolution with demodulation
 /// (optionally ×2), constant noise × strength, bias, lrelu·√2, clamp.
 #[derive(Debug, Clone)]
@@ -235,20 +259,7 @@ impl SynthesisLayer {
         clamp: Option<f64>,
         device: &Device,
     ) -> Result<Self, WeightsError> {
-        let affine = FullyConnected::load(
-            weights,
-            &format!("{prefix}.affine"),
-            1.0,
-            Activation::Linear,
-            device,
-        )?;
-        let weight: Tensor<4> = weights.tensor(
-            &format!("{prefix}.weight"),
-            [None, None, None, None],
-            device,
-        )?;
-        let out = weight.dims()[0];
-        let bias = weights.tensor(&format!("{prefix}.bias"), [Some(out)], device)?;
+        let (affine, weight, bias) = load_modulated(weights, prefix, device)?;
         let noise_key = format!("{prefix}.noise_const");
         let noise = if weights.contains(&noise_key) {
             let shape = weights.shape(&noise_key)?.to_vec();
@@ -311,12 +322,6 @@ impl SynthesisLayer {
             .collect::<Vec<_>>();
         Tensor::cat(pieces, 1)
     }
-
-    /// The styles this layer derives from `w` (for tests against the reference's
-    /// `affine_out`).
-    pub fn styles(&self, w: Tensor<2>) -> Tensor<2> {
-        self.affine.forward(w)
-    }
 }
 
 /// `ToRGBLayer`: style = affine(w)/√in, 1×1 modulated convolution without demodulation,
@@ -336,20 +341,7 @@ impl ToRgb {
         clamp: Option<f64>,
         device: &Device,
     ) -> Result<Self, WeightsError> {
-        let affine = FullyConnected::load(
-            weights,
-            &format!("{prefix}.affine"),
-            1.0,
-            Activation::Linear,
-            device,
-        )?;
-        let weight: Tensor<4> = weights.tensor(
-            &format!("{prefix}.weight"),
-            [None, None, None, None],
-            device,
-        )?;
-        let out = weight.dims()[0];
-        let bias = weights.tensor(&format!("{prefix}.bias"), [Some(out)], device)?;
+        let (affine, weight, bias) = load_modulated(weights, prefix, device)?;
         Ok(Self {
             affine,
             weight,
