@@ -93,6 +93,12 @@ fn worst_mismatch(layout: &PlaneLayout, samples: usize, rng: &mut rand::rngs::St
                 });
                 let painted: [f64; 2] =
                     [0, 1].map(|a| (0..3).map(|k| w[k] * corners[face][k][a]).sum());
+                // The coordinate texture returns its coordinates only between its outer texel
+                // centres (zero padding beyond); pixels around the point sample nearby
+                // coordinates, so keep two texels clear of the border.
+                if painted.iter().any(|p| p.abs() > 1.0 - 4.0 / TEXELS as f64) {
+                    continue;
+                }
                 // Visible: the source view's raster shows this face at the point and around it.
                 let projected =
                     views::transform(&[point], &layout.views[source.view], ORTHO_SCALE)[0];
