@@ -4,6 +4,7 @@
 pub mod app;
 pub mod avatar;
 pub mod cli;
+pub mod fadm;
 pub mod gpu;
 pub mod io;
 pub mod nets;

@@ -28,24 +28,11 @@ fn weights(name: &str) -> Weights {
 }
 
 fn input<const D: usize>(fixture: &Fixture, name: &str, device: &Device) -> Tensor<D> {
-    let (shape, values) = fixture.get(name);
-    let values: Vec<f32> = values.iter().map(|v| *v as f32).collect();
-    Tensor::from_data(TensorData::new(values, shape.clone()), device)
+    fixture.input(name, device)
 }
 
-/// Compares with the reference tensor `name` (after cropping ours as the fixture documents)
-/// and returns the relative error.
 fn check<const D: usize>(fixture: &Fixture, name: &str, ours: Tensor<D>) -> f64 {
-    let want = fixture.shape(name).to_vec();
-    assert_eq!(ours.dims().to_vec(), want, "{name}: shape");
-    let (err, scale) = max_error(&to_vec(ours), fixture.data(name));
-    let rel = err / scale;
-    eprintln!("{name}: max error {err:.3e} of {scale:.3} ({rel:.1e})");
-    assert!(
-        rel <= TOLERANCE,
-        "{name}: {err:.3e} > {TOLERANCE}·{scale:.3}"
-    );
-    rel
+    fixture.check(name, ours, TOLERANCE)
 }
 
 /// `[:, 0:8, 0:32, 0:32]`, the fixtures' documented crop.

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use burn::tensor::{Device, Tensor, TensorData};
+
 pub struct Fixture {
     pub tensors: HashMap<String, (Vec<usize>, Vec<f64>)>,
     pub metadata: HashMap<String, String>,
@@ -48,6 +50,34 @@ impl Fixture {
 
     pub fn shape(&self, name: &str) -> &[usize] {
         &self.get(name).0
+    }
+
+    /// The stored tensor `name` as an f32 burn tensor.
+    pub fn input<const D: usize>(&self, name: &str, device: &Device) -> Tensor<D> {
+        let (shape, values) = self.get(name);
+        let values: Vec<f32> = values.iter().map(|v| *v as f32).collect();
+        Tensor::from_data(TensorData::new(values, shape.clone()), device)
+    }
+
+    /// Asserts `max|ours − ref| ≤ tolerance · max|ref|` for the stored tensor `name` (same
+    /// shape) and returns the relative error.
+    pub fn check<const D: usize>(&self, name: &str, ours: Tensor<D>, tolerance: f64) -> f64 {
+        assert_eq!(ours.dims().to_vec(), self.shape(name), "{name}: shape");
+        let ours: Vec<f64> = ours
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        let (err, scale) = max_error(&ours, self.data(name));
+        let rel = err / scale;
+        eprintln!("{name}: max error {err:.3e} of {scale:.3} ({rel:.1e})");
+        assert!(
+            rel <= tolerance,
+            "{name}: {err:.3e} > {tolerance}·{scale:.3}"
+        );
+        rel
     }
 
     pub fn json(&self, key: &str) -> serde_json::Value {
