@@ -9,9 +9,9 @@ mod fixture;
 
 use std::cell::Cell;
 
-use burn::tensor::{Device, Tensor, TensorData};
-use common::{gpu, to_vec};
-use fixture::{Fixture, max_error};
+use burn::tensor::{Device, Tensor};
+use common::gpu;
+use fixture::Fixture;
 use neuralhead::nets::NoiseMode;
 use neuralhead::nets::mapping::{MappingNetwork, Truncation};
 use neuralhead::nets::mouth::{self, MouthBox};

@@ -115,7 +115,7 @@ impl GroupNorm {
     ) -> Result<Self, WeightsError> {
         let weight: Tensor<1> = weights.tensor(&format!("{prefix}.weight"), [None], device)?;
         let channels = weight.dims()[0];
-        if channels % groups != 0 {
+        if !channels.is_multiple_of(groups) {
             return Err(WeightsError::Shape {
                 origin: weights.origin().to_string(),
                 key: format!("{prefix}.weight"),

@@ -108,7 +108,7 @@ impl Fadm {
                 ),
             });
         }
-        if config.image_size % 8 != 0 {
+        if !config.image_size.is_multiple_of(8) {
             return Err(FadmError::Mismatch {
                 origin: weights.origin().to_string(),
                 reason: format!("image size {} is not a multiple of 8", config.image_size),

@@ -74,7 +74,7 @@ pub fn sinusoid_frequencies(dim: usize) -> Vec<f32> {
 #[derive(Debug, Clone)]
 enum Layer {
     Conv(Conv),
-    Residual(ResnetBlock, Option<SelfAttention>),
+    Residual(Box<ResnetBlock>, Option<Box<SelfAttention>>),
     Down(Conv),
     Up(Conv),
 }
@@ -199,16 +199,13 @@ fn load_layers(
         let layer = if weights.contains(&format!("{prefix}.res_block.block1.block.3.weight")) {
             let block = ResnetBlock::load(weights, &format!("{prefix}.res_block"), groups, device)?;
             let attention = if weights.contains(&format!("{prefix}.attn.qkv.weight")) {
-                Some(SelfAttention::load(
-                    weights,
-                    &format!("{prefix}.attn"),
-                    groups,
-                    device,
-                )?)
+                let attention =
+                    SelfAttention::load(weights, &format!("{prefix}.attn"), groups, device)?;
+                Some(Box::new(attention))
             } else {
                 None
             };
-            Layer::Residual(block, attention)
+            Layer::Residual(Box::new(block), attention)
         } else if weights.contains(&format!("{prefix}.conv.weight")) {
             let down = list.ends_with("downs");
             let conv = Conv::load(
