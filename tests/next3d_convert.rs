@@ -6,11 +6,10 @@
 #[path = "common/python.rs"]
 mod python;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use neuralhead::nets::weights::Weights;
-use python::{malicious_pickle, python, tool, workdir};
+use python::{malicious_pickle, python, tensors, tool, workdir};
 use safetensors::SafeTensors;
 
 fn fixture(name: &str) -> String {
@@ -25,23 +24,6 @@ fn convert(pickle: &Path, out: &Path) -> std::process::Output {
         "--out",
         out.to_str().unwrap(),
     ])
-}
-
-/// name → (dtype, shape, bytes)
-fn tensors(bytes: &[u8]) -> BTreeMap<String, (String, Vec<usize>, Vec<u8>)> {
-    SafeTensors::deserialize(bytes)
-        .unwrap()
-        .tensors()
-        .into_iter()
-        .map(|(k, v)| {
-            let entry = (
-                format!("{:?}", v.dtype()),
-                v.shape().to_vec(),
-                v.data().to_vec(),
-            );
-            (k, entry)
-        })
-        .collect()
 }
 
 #[test]

@@ -29,16 +29,9 @@ import sys
 import numpy as np
 
 from safetensors_io import write_safetensors
+from torch_tensors import StorageRef, rebuild_from_type, rebuild_parameter, rebuild_tensor, storage_dtype
 
 FORMAT, VERSION = "neuralhead-next3d", "1"
-
-STORAGE_DTYPES = {
-    "FloatStorage": np.float32, "HalfStorage": np.float16, "DoubleStorage": np.float64,
-    "BFloat16Storage": None, "LongStorage": np.int64, "IntStorage": np.int32,
-    "ShortStorage": np.int16, "CharStorage": np.int8, "ByteStorage": np.uint8,
-    "BoolStorage": np.bool_, "UntypedStorage": np.uint8,
-}
-
 
 class Record:
     """An inert stand-in for any class the checkpoint names: it keeps the pickled state.
@@ -81,23 +74,12 @@ def _record_class(module, name):
     return type(name, (Record,), {"__module__": module})
 
 
-class StorageRef:
-    def __init__(self, dtype, key, numel):
-        self.dtype, self.key, self.numel = dtype, key, numel
-
-
-def _storage_type(name):
-    if name not in STORAGE_DTYPES or STORAGE_DTYPES[name] is None:
-        raise pickle.UnpicklingError(f"unsupported tensor storage torch.{name}")
-    return STORAGE_DTYPES[name]
-
-
 class StorageUnpickler(pickle.Unpickler):
     """The inner pickles of torch's legacy `torch.save` (one per storage)."""
 
     def find_class(self, module, name):
         if module == "torch" and name.endswith("Storage"):
-            return _storage_type(name)
+            return storage_dtype(name)
         if module == "collections" and name == "OrderedDict":
             return collections.OrderedDict
         raise pickle.UnpicklingError(f"storage record refers to {module}.{name}")
@@ -129,26 +111,6 @@ def load_storage(data):
             raise pickle.UnpicklingError("a tensor storage is truncated")
         arrays[key] = np.frombuffer(raw, dtype=ref.dtype.newbyteorder("<"))
     return arrays[ref.key]
-
-
-def rebuild_tensor(storage, offset, size, stride, *_rest):
-    size, stride = tuple(size), tuple(stride)
-    if not size:
-        return storage[offset:offset + 1].reshape(()).copy()
-    needed = offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
-    if needed > storage.size:
-        raise pickle.UnpicklingError("a tensor reaches past its storage")
-    item = storage.itemsize
-    view = np.lib.stride_tricks.as_strided(storage[offset:], size, [s * item for s in stride])
-    return np.ascontiguousarray(view)
-
-
-def rebuild_parameter(data, *_rest):
-    return data
-
-
-def rebuild_from_type(func, _type, args, _state):
-    return func(*args)
 
 
 class CheckpointUnpickler(pickle.Unpickler):

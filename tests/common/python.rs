@@ -1,6 +1,7 @@
 //! Running the Python converters in tools/ (Python 3 + numpy, as on CI) in scratch folders.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -25,4 +26,21 @@ pub fn malicious_pickle(marker: &std::path::Path) -> String {
 
 pub fn tool(name: &str) -> String {
     format!("{}/tools/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A safetensors file's tensors: name → (dtype, shape, bytes), for bit-exact comparisons.
+pub fn tensors(bytes: &[u8]) -> BTreeMap<String, (String, Vec<usize>, Vec<u8>)> {
+    safetensors::SafeTensors::deserialize(bytes)
+        .unwrap()
+        .tensors()
+        .into_iter()
+        .map(|(k, v)| {
+            let entry = (
+                format!("{:?}", v.dtype()),
+                v.shape().to_vec(),
+                v.data().to_vec(),
+            );
+            (k, entry)
+        })
+        .collect()
 }
