@@ -4,6 +4,7 @@ pub mod bake;
 pub mod bench;
 pub mod neural;
 pub mod planes;
+pub mod refine;
 pub mod render;
 pub mod rig_args;
 

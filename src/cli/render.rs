@@ -63,6 +63,8 @@ pub struct RenderArgs {
     /// Feature channels shown by `--view features`, e.g. 3,4,5.
     #[arg(long, default_value = "3,4,5")]
     pub channels: String,
+    #[command(flatten)]
+    pub refine: super::refine::RefineArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,6 +139,10 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
         "--size {} is outside 16…{MAX_SIZE}",
         args.size
     );
+    anyhow::ensure!(
+        !args.refine.refine || matches!(args.view, ViewChoice::Rgb | ViewChoice::Sr),
+        "--refine refines the rendered image: use it with --view rgb or --view sr"
+    );
     let camera = args.camera.camera()?;
     let rig = args.rig.rig()?;
     let params = args.rig.params()?;
@@ -176,7 +182,7 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
                 _ => RenderMode::Features(parse_channels(&args.channels)?),
             };
             let avatar = super::neural::load_avatar(&args.avatar, &rig, &args.rig.rig)?;
-            super::neural::render(
+            let image = super::neural::render(
                 &gpu,
                 rig.clone(),
                 &avatar,
@@ -191,7 +197,12 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
                     jitter: args.jitter,
                     super_resolution: args.view == ViewChoice::Sr,
                 },
-            )?
+            )?;
+            if args.refine.refine {
+                super::refine::refine(&gpu, &rig, &avatar, &params, &camera, &image, &args.refine)?
+            } else {
+                image
+            }
         }
         ViewChoice::Mesh => {
             let vertices = crate::rig::skin_gpu::read_points(vertices)?;

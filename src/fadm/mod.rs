@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod condition;
+pub mod frame;
 pub mod model;
 pub mod refine;
 pub mod sampler;

@@ -2,7 +2,7 @@
 //! normalised intrinsics 3×3. The orbit keeps the camera on a sphere around the origin
 //! looking at (0, 0, 0.2); head pose is this camera, since Next3D's rig never rotates.
 
-use glam::{DMat3, DMat4, DVec3};
+use glam::{DMat3, DMat4, DQuat, DVec3};
 
 pub const DEFAULT_RADIUS: f64 = 2.7;
 pub const LOOK_AT: DVec3 = DVec3::new(0.0, 0.0, 0.2);
@@ -69,6 +69,22 @@ impl OrbitCamera {
         )
     }
 
+    /// The head's rotation relative to this camera as axis-angle in rig axes: the rotation
+    /// that, seen from the frontal camera, gives this view (head pose is the camera in Next3D,
+    /// so orbiting turns the head as DECA would regress it from the image).
+    pub fn head_rotation(&self) -> DVec3 {
+        let frontal = OrbitCamera {
+            yaw: 0.0,
+            pitch: 0.0,
+            roll: 0.0,
+            ..*self
+        };
+        let rotation =
+            DMat3::from_mat4(frontal.cam2world()) * DMat3::from_mat4(self.cam2world()).transpose();
+        let (axis, angle) = DQuat::from_mat3(&rotation).to_axis_angle();
+        axis * angle
+    }
+
     /// Focal length in units of the image size, as EG3D derives it from the vertical FOV.
     pub fn focal(&self) -> f64 {
         1.0 / (std::f64::consts::SQRT_2 * (self.fov_degrees.to_radians() / 2.0).tan())
@@ -125,6 +141,29 @@ pub fn rig_to_world() -> DMat4 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_rotation_is_the_orbit_seen_from_the_frontal_camera() {
+        let frontal = OrbitCamera::default();
+        assert!(frontal.head_rotation().length() < 1e-12);
+        let turned = OrbitCamera {
+            yaw: 0.3,
+            ..frontal
+        };
+        let r = turned.head_rotation();
+        // The camera circles the vertical axis while looking at (0, 0, 0.2), so the view turns
+        // by the angle of its forward axis, and the head the other way about the same axis.
+        let forward = (0.3f64.sin() * 2.7).atan2(0.3f64.cos() * 2.7 - LOOK_AT.z);
+        assert!(
+            (r.y + forward).abs() < 1e-9 && r.x.abs() < 1e-9 && r.z.abs() < 1e-9,
+            "{r}"
+        );
+        let rolled = OrbitCamera {
+            roll: 0.2,
+            ..frontal
+        };
+        assert!((rolled.head_rotation().length() - 0.2).abs() < 1e-9);
+    }
 
     #[test]
     fn default_camera_matches_eg3d() {
