@@ -194,3 +194,55 @@ fn a_loaded_sequence_plays_and_scrubs() {
         std::fs::remove_file(path).ok();
     }
 }
+
+/// Refine on idle with a small random-weight FADM model (the fadm_unet fixture, 64²): once
+/// the frame has settled, switching the toggle on refines it step by step; a new state shows
+/// its own render until its refinement arrives.
+#[test]
+fn refinement_toggle_refines_the_settled_frame() {
+    let mut harness = harness();
+    let weights = format!(
+        "{}/tests/fixtures/fadm_unet.safetensors",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    {
+        let settings = harness.state_mut().refinement_settings();
+        settings.weights = weights.into();
+        settings.preset = neuralhead::fadm::SamplerPreset::Fast;
+    }
+    let raw = settle(&mut harness);
+    // Below the fold of the panel: accesskit actions reach it wherever it is.
+    harness.get_by_label("Refinement (FADM)").click_accesskit();
+    harness.step();
+    harness.get_by_label("refine when idle").click_accesskit();
+
+    let start = Instant::now();
+    let refined = loop {
+        harness.step();
+        if let Some((image, true)) = harness.state().refined_image() {
+            break image.clone();
+        }
+        assert!(
+            start.elapsed() < FRAME_TIMEOUT,
+            "no refinement within {FRAME_TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(harness.query_by_label("refined by FADM").is_some());
+    assert_eq!(refined.dimensions(), (64, 64), "the model's size");
+    let change = mean_difference(&raw, &refined, (0.0, 1.0));
+    eprintln!("refinement changed the frame by {change:.2} (mean |ΔRGB|)");
+    assert!(
+        change > 1.0,
+        "the refinement is the render itself ({change:.2})"
+    );
+
+    harness
+        .get_by_role_and_label(Role::Slider, "jawOpen")
+        .set_value_accesskit(1.0);
+    settle(&mut harness);
+    assert!(
+        harness.state().refined_image().is_none(),
+        "a refinement of the old state is shown for the new one"
+    );
+}

@@ -2,6 +2,8 @@
 
 mod panel;
 mod playback;
+mod refine_engine;
+mod refine_panel;
 mod settings;
 mod viewer;
 mod worker;
@@ -13,6 +15,7 @@ use crate::avatar::painted::painted_avatar;
 use crate::avatar::{Avatar, RigRef};
 use crate::gpu::{AdapterChoice, Gpu};
 use crate::rig::{Rig, default_rig};
+pub use settings::RefineSettings;
 use settings::Settings;
 pub use viewer::{AvatarSource, ViewerApp, ViewerOptions};
 

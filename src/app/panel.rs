@@ -37,7 +37,7 @@ impl ViewerApp {
             self.sequence_section(ui);
             self.camera_section(ui);
             self.render_section(ui);
-            refinement_section(ui);
+            self.refinement_section(ui);
             self.capture_section(ui);
             self.performance_section(ui);
             about_section(ui);
@@ -380,7 +380,7 @@ impl ViewerApp {
 }
 
 /// A one-line text field named by the label before it (for screen readers and tests).
-fn labelled_field(ui: &mut egui::Ui, label: &str, text: &mut String) {
+pub(super) fn labelled_field(ui: &mut egui::Ui, label: &str, text: &mut String) {
     let label = ui.label(label);
     ui.text_edit_singleline(text).labelled_by(label.id);
 }
@@ -400,17 +400,6 @@ fn depth_path(path: &std::path::Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "frame".into());
     path.with_file_name(format!("{stem}-depth.png"))
-}
-
-fn refinement_section(ui: &mut egui::Ui) {
-    ui.collapsing("Refinement (FADM)", |ui| {
-        let mut off = false;
-        ui.add_enabled(false, egui::Checkbox::new(&mut off, "refine when idle"))
-            .on_disabled_hover_text(
-                "FADM refinement is not built yet: its diffusion U-Net, conditioning network \
-                 and weights converter come with a later release.",
-            );
-    });
 }
 
 fn about_section(ui: &mut egui::Ui) {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::fadm::SamplerPreset;
 use crate::render::camera::OrbitCamera;
 use crate::render::marcher::Marcher;
 use crate::rig::RigParams;
@@ -29,6 +30,32 @@ pub struct Settings {
     pub camera: OrbitCamera,
     pub presets: BTreeMap<String, RigParams>,
     pub recent_files: Vec<PathBuf>,
+    pub refinement: RefineSettings,
+}
+
+/// FADM refinement on idle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefineSettings {
+    pub enabled: bool,
+    /// Converted weights (tools/convert_fadm.py).
+    pub weights: PathBuf,
+    pub preset: SamplerPreset,
+    pub seed: u32,
+    /// Seconds per denoising step measured on each adapter, for the expected time.
+    pub seconds_per_step: BTreeMap<String, f64>,
+}
+
+impl Default for RefineSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            weights: PathBuf::from(crate::cli::refine::DEFAULT_WEIGHTS),
+            preset: SamplerPreset::Default,
+            seed: 0,
+            seconds_per_step: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +99,7 @@ impl Default for Settings {
             camera: OrbitCamera::default(),
             presets: BTreeMap::new(),
             recent_files: Vec::new(),
+            refinement: RefineSettings::default(),
         }
     }
 }

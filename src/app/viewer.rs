@@ -45,15 +45,16 @@ pub struct ViewerApp {
     pub(super) settings: Settings,
     settings_path: Option<PathBuf>,
     settings_dirty: bool,
-    worker: Worker,
+    pub(super) worker: Worker,
     texture: Option<egui::TextureHandle>,
     /// The request behind the shown frame.
-    shown: Option<Request>,
+    pub(super) shown: Option<Request>,
     pub(super) last_image: Option<image::RgbaImage>,
     pub(super) last_depth: Option<super::worker::DepthImage>,
     /// The last request sent, to send each state once.
     sent: Option<Request>,
-    last_change: Instant,
+    pub(super) last_change: Instant,
+    pub(super) refine: super::refine_panel::RefineState,
     pub(super) times: StageTimes,
     pub(super) fps: f64,
     last_frame_at: Option<Instant>,
@@ -101,6 +102,7 @@ impl ViewerApp {
             last_depth: None,
             sent: None,
             last_change: Instant::now(),
+            refine: Default::default(),
             times: StageTimes::default(),
             fps: 0.0,
             last_frame_at: None,
@@ -149,7 +151,7 @@ impl ViewerApp {
     }
 
     /// The request for the current state, quick while `moving`.
-    fn wanted(&self, moving: bool) -> Request {
+    pub(super) fn wanted(&self, moving: bool) -> Request {
         let s = &self.settings;
         let preview = moving && s.preview_while_dragging;
         let full = FrameOptions {
@@ -212,12 +214,10 @@ impl ViewerApp {
         };
         match image {
             Ok(image) => {
-                let size = [image.width() as usize, image.height() as usize];
-                let pixels = egui::ColorImage::from_rgba_unmultiplied(size, image.as_raw());
-                let options = egui::TextureOptions::LINEAR;
-                match &mut self.texture {
-                    Some(t) => t.set(pixels, options),
-                    None => self.texture = Some(ctx.load_texture("viewport", pixels, options)),
+                // A refinement of this very frame, finished earlier, is shown in its place.
+                match self.refined_for(&request) {
+                    Some(refined) => self.show_image(ctx, &refined),
+                    None => self.show_image(ctx, &image),
                 }
                 self.last_image = Some(image);
                 self.last_depth = depth;
@@ -239,6 +239,17 @@ impl ViewerApp {
         self.last_frame_at = Some(now);
         self.times = times;
         self.shown = Some(request);
+    }
+
+    /// Puts `image` in the viewport.
+    pub(super) fn show_image(&mut self, ctx: &egui::Context, image: &image::RgbaImage) {
+        let size = [image.width() as usize, image.height() as usize];
+        let pixels = egui::ColorImage::from_rgba_unmultiplied(size, image.as_raw());
+        let options = egui::TextureOptions::LINEAR;
+        match &mut self.texture {
+            Some(t) => t.set(pixels, options),
+            None => self.texture = Some(ctx.load_texture("viewport", pixels, options)),
+        }
     }
 
     /// The image; orbit by drag, zoom by wheel.
@@ -268,6 +279,9 @@ impl ViewerApp {
             if scroll != 0.0 {
                 camera.radius = (camera.radius * (1.0 - f64::from(scroll) * 0.002)).clamp(1.5, 6.0);
             }
+        }
+        if let Some(label) = self.refine.viewport_label() {
+            ui.label(egui::RichText::new(label).weak());
         }
         if self.shown.as_ref().is_some_and(|r| r.preview) {
             ui.label(
@@ -317,6 +331,7 @@ impl eframe::App for ViewerApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
+        self.receive_refinements(&ctx);
         let before = self.settings.clone();
         egui::Panel::left("controls")
             .resizable(true)
@@ -337,6 +352,7 @@ impl eframe::App for ViewerApp {
         // A pressed button anywhere: a slider or the image is being dragged.
         let moving = ctx.input(|i| i.pointer.any_down());
         self.schedule(&ctx, moving);
+        self.schedule_refinement(&ctx, moving);
         self.settings_dirty |= self.settings != before;
         if self.settings_dirty && !moving {
             self.save_settings();

@@ -5,8 +5,9 @@
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Instant;
 
-use crate::avatar::Avatar;
+use super::refine_engine::{RefineEngine, RefineJob, RefineUpdate};
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
+use crate::avatar::{Avatar, SourceState};
 use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
 use crate::render::modes::{RenderMode, depth_png, to_image};
@@ -68,18 +69,28 @@ pub type DepthImage = image::ImageBuffer<image::Luma<u16>, Vec<u16>>;
 pub enum Job {
     Render(Box<Request>),
     SetAvatar(Box<Avatar>),
+    Refine(Box<RefineJob>),
 }
 
 #[derive(Default)]
 struct Mailbox {
     render: Option<Request>,
     avatar: Option<Avatar>,
+    refine: Option<RefineJob>,
     stop: bool,
+}
+
+impl Mailbox {
+    /// Whether anything newer than a running refinement waits.
+    fn has_work(&self) -> bool {
+        self.stop || self.render.is_some() || self.avatar.is_some() || self.refine.is_some()
+    }
 }
 
 pub struct Worker {
     mailbox: Arc<(Mutex<Mailbox>, Condvar)>,
     results: mpsc::Receiver<Rendered>,
+    refinements: mpsc::Receiver<RefineUpdate>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -93,6 +104,7 @@ impl Worker {
     ) -> Self {
         let mailbox = Arc::new((Mutex::new(Mailbox::default()), Condvar::new()));
         let (sender, results) = mpsc::channel();
+        let (refine_sender, refinements) = mpsc::channel();
         let shared = mailbox.clone();
         let thread = std::thread::Builder::new()
             .name("render".into())
@@ -108,6 +120,16 @@ impl Worker {
                             }
                             repaint();
                         }
+                        Job::Refine(job) => {
+                            let interrupted = || {
+                                let (lock, _) = &*shared;
+                                lock.lock().unwrap_or_else(|e| e.into_inner()).has_work()
+                            };
+                            state.refine(*job, interrupted, |update| {
+                                let _ = refine_sender.send(update);
+                                repaint();
+                            });
+                        }
                     }
                 }
             })
@@ -115,6 +137,7 @@ impl Worker {
         Self {
             mailbox,
             results,
+            refinements,
             thread: Some(thread),
         }
     }
@@ -126,6 +149,16 @@ impl Worker {
 
     pub fn set_avatar(&self, avatar: Avatar) {
         self.post(|m| m.avatar = Some(avatar));
+    }
+
+    /// Starts refining once the render thread is free; any later request stops it.
+    pub fn refine(&self, job: RefineJob) {
+        self.post(|m| m.refine = Some(job));
+    }
+
+    /// Refinement progress that arrived since the last call, oldest first.
+    pub fn refinements(&self) -> Vec<RefineUpdate> {
+        self.refinements.try_iter().collect()
     }
 
     /// The newest finished frame, if any arrived since the last call.
@@ -163,6 +196,9 @@ fn next_job(mailbox: &(Mutex<Mailbox>, Condvar)) -> Option<Job> {
         if let Some(request) = m.render.take() {
             return Some(Job::Render(Box::new(request)));
         }
+        if let Some(job) = m.refine.take() {
+            return Some(Job::Refine(Box::new(job)));
+        }
         m = wake.wait(m).unwrap_or_else(|e| e.into_inner());
     }
 }
@@ -171,6 +207,9 @@ struct WorkerState {
     gpu: Gpu,
     rig: Arc<Rig>,
     pipeline: Result<FramePipeline, String>,
+    /// The shown avatar's source state, FADM's reference attributes.
+    source: SourceState,
+    refiner: RefineEngine,
     skinner: GpuSkinner,
     mesh: PreviewRenderer,
 }
@@ -184,6 +223,8 @@ impl WorkerState {
             skinner: GpuSkinner::new(rig.clone(), &neutral, &gpu.burn),
             mesh: PreviewRenderer::new(&gpu, &rig),
             pipeline: Err("no avatar yet".into()),
+            source: avatar.source.clone(),
+            refiner: RefineEngine::default(),
             gpu,
             rig,
         };
@@ -192,8 +233,19 @@ impl WorkerState {
     }
 
     fn set_avatar(&mut self, avatar: &Avatar) {
+        self.source = avatar.source.clone();
         self.pipeline = FramePipeline::new(&self.gpu, self.rig.clone(), avatar, RASTER_RESOLUTION)
             .map_err(|e| format!("{e:#}"));
+    }
+
+    fn refine(
+        &mut self,
+        job: RefineJob,
+        interrupted: impl Fn() -> bool,
+        report: impl FnMut(RefineUpdate),
+    ) {
+        self.refiner
+            .run(&self.gpu, &self.rig, &self.source, job, interrupted, report);
     }
 
     fn render(&mut self, request: Request) -> Rendered {
