@@ -183,3 +183,42 @@ fn reference_sampler_steps_match() {
         }
     }
 }
+
+/// The random model built by the reference's construction rules at the fixture's
+/// configuration has exactly the fixture's tensors and shapes.
+#[test]
+fn random_model_has_the_reference_state_dict_layout() {
+    use neuralhead::fadm::random::{RandomFadmSpec, random_fadm};
+    let fx = Fixture::load("fadm_unet.safetensors");
+    let unet = &fx.json("config")["unet"];
+    let list = |v: &serde_json::Value| -> Vec<usize> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect()
+    };
+    let spec = RandomFadmSpec {
+        seed: 3,
+        inner_channel: unet["inner_channel"].as_u64().unwrap() as usize,
+        channel_mults: list(&unet["channel_mults"]),
+        res_blocks: unet["res_blocks"].as_u64().unwrap() as usize,
+        attn_res: list(&unet["attn_res"]),
+        image_size: unet["image_size"].as_u64().unwrap() as usize,
+        norm_groups: unet["norm_groups"].as_u64().unwrap() as usize,
+    };
+    let random = random_fadm(&spec);
+    let reference = weights("fadm_unet.safetensors");
+    let layout = |w: &Weights, keep: &dyn Fn(&str) -> bool| {
+        let mut names: Vec<(String, Vec<usize>)> = w
+            .names()
+            .filter(|n| keep(n))
+            .map(|n| (n.to_string(), w.shape(n).unwrap().to_vec()))
+            .collect();
+        names.sort();
+        names
+    };
+    let network = |n: &str| n.starts_with(PREFIX);
+    assert_eq!(layout(&random, &network), layout(&reference, &network));
+    assert_eq!(FadmConfig::from_metadata(&random).image_size, 64);
+}

@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod condition;
 pub mod frame;
 pub mod model;
+pub mod random;
 pub mod refine;
 pub mod sampler;
 pub mod unet;

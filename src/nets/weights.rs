@@ -137,6 +137,11 @@ impl Weights {
         &self.metadata
     }
 
+    /// Every float tensor's name, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
     pub fn contains(&self, key: &str) -> bool {
         self.tensors.contains_key(key)
     }

@@ -1,6 +1,7 @@
 //! `neuralhead bench`: each pipeline step on the GPU against its CPU reference, measured in
 //! the same run, printed as milliseconds per frame and ratios.
 
+mod fadm;
 mod raster;
 mod render;
 mod skinning;
@@ -33,6 +34,15 @@ pub struct BenchArgs {
     /// Full-frame resolutions for the viewer step.
     #[arg(long, value_delimiter = ',', default_values_t = [64, 128])]
     pub viewer_sizes: Vec<usize>,
+    /// U-Net width (inner channels) for the fadm step; the official model has 64.
+    #[arg(long, default_value_t = 64)]
+    pub fadm_width: usize,
+    /// Image side for the fadm step; the official model works at 256.
+    #[arg(long, default_value_t = 256)]
+    pub fadm_size: usize,
+    /// Denoising steps timed one by one in the fadm step (after the first).
+    #[arg(long, default_value_t = 2)]
+    pub fadm_steps: usize,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +55,9 @@ pub enum Step {
     Render,
     /// The viewer's frames per second while orbiting and while moving a slider.
     Viewer,
+    /// FADM refinement at the official width (random weights): ms per step and per preset.
+    /// Minutes on a CPU device, so not in the default list.
+    Fadm,
 }
 
 pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
@@ -60,6 +73,14 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
             .all(|n| (4..=512).contains(n)),
         "--neural-sizes and --viewer-sizes must be within 4…512"
     );
+    anyhow::ensure!(
+        args.fadm_width >= 32 && args.fadm_width.is_multiple_of(32),
+        "--fadm-width must be a multiple of 32 (GroupNorm uses 32 groups)"
+    );
+    anyhow::ensure!(
+        args.fadm_size >= 32 && args.fadm_size.is_power_of_two(),
+        "--fadm-size must be a power of two, at least 32 (five halvings)"
+    );
     let gpu = Gpu::new(adapter)?;
     println!("adapter: {}", gpu.describe());
     let slow_frames = (args.frames / 10).max(2);
@@ -70,6 +91,7 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
             Step::Raster => raster::run(&gpu, args.resolution, slow_frames)?,
             Step::Render => render::run(&gpu, &args.neural_sizes, slow_frames)?,
             Step::Viewer => viewer::run(&gpu, &args.viewer_sizes, slow_frames)?,
+            Step::Fadm => fadm::run(&gpu, args.fadm_width, args.fadm_size, args.fadm_steps)?,
         }
     }
     Ok(())
