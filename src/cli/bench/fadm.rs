@@ -9,7 +9,8 @@ use crate::fadm::random::{RandomFadmSpec, parameter_count, random_fadm};
 use crate::fadm::{Fadm, FadmConfig, Refinement, SamplerPreset};
 use crate::gpu::Gpu;
 
-pub fn run(gpu: &Gpu, width: usize, size: usize, steps: usize) -> anyhow::Result<()> {
+pub fn run(gpu: &Gpu, args: &super::BenchArgs) -> anyhow::Result<()> {
+    let (width, size, steps) = (args.fadm_width, args.fadm_size, args.fadm_steps);
     let device = &gpu.burn;
     let spec = RandomFadmSpec {
         inner_channel: width,
@@ -58,7 +59,7 @@ pub fn run(gpu: &Gpu, width: usize, size: usize, steps: usize) -> anyhow::Result
         "{:>28} {:>6} {:>12} {:>12}",
         "preset", "steps", "total ms", "ms/step"
     );
-    for preset in [SamplerPreset::Default, SamplerPreset::Fast] {
+    for &preset in &args.fadm_presets {
         clock.wait(gpu);
         let mut refinement = Refinement::new(&model, coarse.clone(), attribute, preset, 0);
         while refinement.step(&model) {}

@@ -43,6 +43,9 @@ pub struct BenchArgs {
     /// Denoising steps timed one by one in the fadm step (after the first).
     #[arg(long, default_value_t = 2)]
     pub fadm_steps: usize,
+    /// Sampler presets the fadm step runs whole.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [crate::fadm::SamplerPreset::Default, crate::fadm::SamplerPreset::Fast])]
+    pub fadm_presets: Vec<crate::fadm::SamplerPreset>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +94,7 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
             Step::Raster => raster::run(&gpu, args.resolution, slow_frames)?,
             Step::Render => render::run(&gpu, &args.neural_sizes, slow_frames)?,
             Step::Viewer => viewer::run(&gpu, &args.viewer_sizes, slow_frames)?,
-            Step::Fadm => fadm::run(&gpu, args.fadm_width, args.fadm_size, args.fadm_steps)?,
+            Step::Fadm => fadm::run(&gpu, args)?,
         }
     }
     Ok(())
