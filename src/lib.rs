@@ -4,6 +4,7 @@
 pub mod app;
 pub mod avatar;
 pub mod cli;
+pub mod face;
 pub mod fadm;
 pub mod gpu;
 pub mod io;

@@ -41,12 +41,7 @@ impl Conv {
                 expected: "a square, odd convolution kernel".to_string(),
             });
         }
-        let bias_key = format!("{prefix}.bias");
-        let bias = if weights.contains(&bias_key) {
-            Some(weights.tensor(&bias_key, [Some(out)], device)?)
-        } else {
-            None
-        };
+        let bias = weights.bias(prefix, out, device)?;
         Ok(Self {
             weight,
             bias,

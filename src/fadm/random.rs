@@ -3,12 +3,10 @@
 //! resolutions), so that the official width can be benchmarked and any width tested without
 //! the official weights. Its refinements are noise, as they should be.
 
-use rand::{Rng, SeedableRng, rngs::StdRng};
-use rand_distr::StandardNormal;
-
 use super::model::PREFIX;
 use super::sampler::{STEPS, Schedule};
 use super::unet::sinusoid_frequencies;
+use crate::nets::random::RandomArrays;
 use crate::nets::weights::Weights;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,18 +37,13 @@ impl RandomFadmSpec {
 }
 
 struct Builder {
-    rng: StdRng,
-    arrays: Vec<(String, Vec<usize>, Vec<f32>)>,
+    random: RandomArrays,
     time_dim: usize,
 }
 
 impl Builder {
     fn add(&mut self, name: String, shape: Vec<usize>, scale: f32, offset: f32) {
-        let n = shape.iter().product();
-        let values = (0..n)
-            .map(|_| offset + scale * self.rng.sample::<f32, _>(StandardNormal))
-            .collect();
-        self.arrays.push((name, shape, values));
+        self.random.add(name, shape, scale, offset);
     }
 
     /// Weights scaled by 1/√fan-in so that activations stay of order one.
@@ -122,12 +115,11 @@ impl Builder {
 pub fn random_fadm(spec: &RandomFadmSpec) -> Weights {
     let inner = spec.inner_channel;
     let mut b = Builder {
-        rng: StdRng::seed_from_u64(spec.seed),
-        arrays: Vec::new(),
+        random: RandomArrays::new(spec.seed),
         time_dim: inner,
     };
     let p = PREFIX;
-    b.arrays.push((
+    b.random.arrays.push((
         format!("{p}time_mlp.0.inv_freq"),
         vec![inner / 2],
         sinusoid_frequencies(inner),
@@ -189,13 +181,14 @@ pub fn random_fadm(spec: &RandomFadmSpec) -> Weights {
         ("ddim_c1", &schedule.ddim_c1),
     ] {
         let values = values.iter().map(|&v| v as f32).collect();
-        b.arrays
+        b.random
+            .arrays
             .push((format!("diffusion.{name}"), vec![STEPS], values));
     }
     let config = serde_json::json!({
         "unet": {"norm_groups": spec.norm_groups, "image_size": spec.image_size}
     });
-    Weights::from_arrays("random FADM", b.arrays)
+    Weights::from_arrays("random FADM", b.random.arrays)
         .with_metadata([("config".to_string(), config.to_string())].into())
 }
 

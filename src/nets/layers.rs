@@ -81,12 +81,9 @@ impl FullyConnected {
         let weight: Tensor<2> =
             weights.tensor(&format!("{prefix}.weight"), [None, None], device)?;
         let [out, inp] = weight.dims();
-        let bias_key = format!("{prefix}.bias");
-        let bias = if weights.contains(&bias_key) {
-            Some(weights.tensor(&bias_key, [Some(out)], device)? * lr_multiplier)
-        } else {
-            None
-        };
+        let bias = weights
+            .bias(prefix, out, device)?
+            .map(|b| b * lr_multiplier);
         let gain = lr_multiplier / (inp as f64).sqrt();
         Ok(Self {
             weight: (weight * gain).transpose(),
@@ -134,12 +131,7 @@ impl Conv2dLayer {
             device,
         )?;
         let [out, inp, k, _] = weight.dims();
-        let bias_key = format!("{prefix}.bias");
-        let bias = if weights.contains(&bias_key) {
-            Some(weights.tensor(&bias_key, [Some(out)], device)?)
-        } else {
-            None
-        };
+        let bias = weights.bias(prefix, out, device)?;
         Ok(Self {
             weight: weight * (1.0 / ((inp * k * k) as f64).sqrt()),
             bias,

@@ -35,19 +35,38 @@ impl Default for RandomGeneratorSpec {
     }
 }
 
-struct Builder {
+/// Named arrays of seeded normal values, for random networks under official names.
+pub struct RandomArrays {
     rng: StdRng,
-    arrays: Vec<(String, Vec<usize>, Vec<f32>)>,
-    w_dim: usize,
+    pub arrays: Vec<(String, Vec<usize>, Vec<f32>)>,
 }
 
-impl Builder {
-    fn add(&mut self, name: String, shape: Vec<usize>, scale: f32, offset: f32) {
+impl RandomArrays {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            arrays: Vec::new(),
+        }
+    }
+
+    /// `offset + scale·N(0, 1)` per element.
+    pub fn add(&mut self, name: String, shape: Vec<usize>, scale: f32, offset: f32) {
         let n = shape.iter().product();
         let values = (0..n)
             .map(|_| offset + scale * self.rng.sample::<f32, _>(StandardNormal))
             .collect();
         self.arrays.push((name, shape, values));
+    }
+}
+
+struct Builder {
+    random: RandomArrays,
+    w_dim: usize,
+}
+
+impl Builder {
+    fn add(&mut self, name: String, shape: Vec<usize>, scale: f32, offset: f32) {
+        self.random.add(name, shape, scale, offset);
     }
 
     fn fc(&mut self, p: &str, out: usize, inp: usize, bias: f32) {
@@ -109,8 +128,7 @@ impl Builder {
 /// The weights and metadata of a random generator.
 pub fn random_generator(spec: &RandomGeneratorSpec) -> Weights {
     let mut b = Builder {
-        rng: StdRng::seed_from_u64(spec.seed),
-        arrays: Vec::new(),
+        random: RandomArrays::new(spec.seed),
         w_dim: spec.w_dim,
     };
     let (w, ch) = (spec.w_dim, spec.channels);
@@ -140,7 +158,8 @@ pub fn random_generator(spec: &RandomGeneratorSpec) -> Weights {
     );
     b.add("decoder.net.2.bias".into(), vec![FEATURES + 1], 0.3, 0.0);
     let axes = crate::avatar::plane_axes_for([[0, 1], [0, 2], [2, 1]]);
-    b.arrays
+    b.random
+        .arrays
         .push(("renderer.plane_axes".into(), vec![3, 3, 3], axes));
     let unet = |in_size: usize, final_size: usize| {
         serde_json::json!({"img_resolution": u, "img_channels": FEATURES, "in_size": in_size,
@@ -163,7 +182,7 @@ pub fn random_generator(spec: &RandomGeneratorSpec) -> Weights {
         ("rendering_kwargs", rendering.to_string()),
         ("neural_rendering_resolution", "64".to_string()),
     ];
-    Weights::from_arrays("random test generator", b.arrays).with_metadata(
+    Weights::from_arrays("random test generator", b.random.arrays).with_metadata(
         metadata
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))

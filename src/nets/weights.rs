@@ -194,6 +194,21 @@ impl Weights {
         Ok(Tensor::from_data(data, device))
     }
 
+    /// `{prefix}.bias` of length `len` when the file has one (layers built with `bias=False`
+    /// have none).
+    pub fn bias(
+        &self,
+        prefix: &str,
+        len: usize,
+        device: &Device,
+    ) -> Result<Option<Tensor<1>>, WeightsError> {
+        let key = format!("{prefix}.bias");
+        if !self.contains(&key) {
+            return Ok(None);
+        }
+        self.tensor(&key, [Some(len)], device).map(Some)
+    }
+
     fn entry(&self, key: &str) -> Result<&(Vec<usize>, Vec<f32>), WeightsError> {
         self.tensors.get(key).ok_or_else(|| WeightsError::Missing {
             origin: self.origin.clone(),
