@@ -4,9 +4,9 @@
 pub mod app;
 pub mod avatar;
 pub mod cli;
-pub mod face;
 pub mod fadm;
 pub mod gpu;
+pub mod invert;
 pub mod io;
 pub mod nets;
 pub mod raster;

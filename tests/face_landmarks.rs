@@ -2,8 +2,8 @@
 //! assets README reports for MediaPipe's own pipeline, and the portrait reader's handling of
 //! bad, odd and awkward images.
 
-use neuralhead::face::portrait::{self, PortraitError};
-use neuralhead::face::{Face, FaceError, FaceModels};
+use neuralhead::invert::face::portrait::{self, PortraitError};
+use neuralhead::invert::face::{Face, FaceError, FaceModels};
 
 fn asset(name: &str) -> String {
     format!("{}/assets/{name}", env!("CARGO_MANIFEST_DIR"))

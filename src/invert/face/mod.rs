@@ -5,15 +5,15 @@
 pub mod detector;
 pub mod landmarks;
 pub mod portrait;
-mod sampling;
+pub mod sampling;
 
 use tract_onnx::prelude::*;
 
 pub use detector::{Detection, Detector};
 pub use landmarks::{Landmarker, Landmarks, Roi};
 
-const DETECTOR_ONNX: &[u8] = include_bytes!("../../assets/face_detection_short_range.onnx");
-const LANDMARK_ONNX: &[u8] = include_bytes!("../../assets/face_landmark.onnx");
+const DETECTOR_ONNX: &[u8] = include_bytes!("../../../assets/face_detection_short_range.onnx");
+const LANDMARK_ONNX: &[u8] = include_bytes!("../../../assets/face_landmark.onnx");
 
 /// Faces narrower than this (pixels) carry too little detail to fit.
 pub const MIN_FACE_PIXELS: f32 = 48.0;

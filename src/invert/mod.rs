@@ -1,0 +1,5 @@
+//! One-shot inversion from a portrait: find the face and its landmarks, align the portrait
+//! FFHQ-style, (then fit the rig and camera, and optimise the avatar's render to match).
+
+pub mod align;
+pub mod face;

@@ -1,0 +1,50 @@
+//! FFHQ-style alignment of the astronaut portrait: the eyes come out level and centred at the
+//! rule's scale, and landmarks detected again on the aligned image agree with the mapped ones.
+
+use neuralhead::invert::align::align;
+use neuralhead::invert::face::{FaceModels, portrait};
+
+#[test]
+fn aligned_portrait_has_level_centred_eyes_and_consistent_landmarks() {
+    let path = format!("{}/assets/astronaut.png", env!("CARGO_MANIFEST_DIR"));
+    let (image, _) = portrait::load(path.as_ref()).unwrap();
+    let models = FaceModels::embedded().unwrap();
+    let face = models.find_face(&image).unwrap();
+    let size = 256;
+    let aligned = align(&image, &face.landmarks.points, size);
+    assert_eq!(aligned.image.dimensions(), (size, size));
+
+    let lm = &aligned.landmarks;
+    let (left, right) = (lm[33], lm[263]);
+    let middle = (left[0] + right[0]) / 2.0;
+    let spread = right[0] - left[0];
+    eprintln!("aligned eye corners {left:?} {right:?}");
+    assert!((left[1] - right[1]).abs() < 1.0, "eyes level");
+    assert!(
+        (middle - size as f32 / 2.0).abs() < 3.0,
+        "eyes centred: {middle}"
+    );
+    // The crop is about four eye-centre distances wide; outer corners sit a little wider.
+    assert!(
+        (0.25..0.45).contains(&(spread / size as f32)),
+        "eye spread {spread}"
+    );
+    assert!(
+        lm[152][1] > lm[1][1] && lm[1][1] > left[1],
+        "chin below nose below eyes"
+    );
+
+    let again = models.find_face(&aligned.image).unwrap();
+    let mean: f32 = again
+        .landmarks
+        .points
+        .iter()
+        .zip(lm)
+        .map(|(p, q)| ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt())
+        .sum::<f32>()
+        / lm.len() as f32;
+    eprintln!(
+        "landmarks detected on the aligned image lie {mean:.2} px (mean) from the mapped ones"
+    );
+    assert!(mean < 2.0, "{mean}");
+}
