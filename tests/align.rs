@@ -48,3 +48,42 @@ fn aligned_portrait_has_level_centred_eyes_and_consistent_landmarks() {
     );
     assert!(mean < 2.0, "{mean}");
 }
+
+/// The default rig and the EG3D camera fitted to the aligned astronaut: a near-frontal pose
+/// and a small reprojection error without any identity fitting yet.
+#[test]
+fn default_rig_and_camera_fit_the_astronaut() {
+    let path = format!("{}/assets/astronaut.png", env!("CARGO_MANIFEST_DIR"));
+    let (image, _) = portrait::load(path.as_ref()).unwrap();
+    let face = FaceModels::embedded().unwrap().find_face(&image).unwrap();
+    let size = 256;
+    let aligned = align(&image, &face.landmarks.points, size);
+    let normalised: Vec<[f64; 2]> = aligned
+        .landmarks
+        .iter()
+        .map(|p| {
+            [
+                (p[0] as f64 + 0.5) / size as f64,
+                (p[1] as f64 + 0.5) / size as f64,
+            ]
+        })
+        .collect();
+    let rig = neuralhead::rig::default_rig::embedded();
+    let fit = neuralhead::invert::fit::fit(&rig, &normalised).unwrap();
+    eprintln!(
+        "camera yaw {:.3} pitch {:.3} roll {:.3}; crop scale {:.3} shift {:?}; error {:.3} IOD; expressions {:?}",
+        fit.camera.yaw,
+        fit.camera.pitch,
+        fit.camera.roll,
+        fit.crop_scale,
+        fit.crop_shift,
+        fit.error,
+        fit.params.expression
+    );
+    assert!(
+        fit.error < 0.06,
+        "mean reprojection error {:.3} of the inter-ocular distance",
+        fit.error
+    );
+    assert!(fit.camera.yaw.abs() < 0.4 && fit.camera.roll.abs() < 0.1);
+}

@@ -3,3 +3,4 @@
 
 pub mod align;
 pub mod face;
+pub mod fit;
