@@ -131,9 +131,8 @@ impl Problem<'_> {
         for _ in 0..ITERATIONS {
             let jacobian = self.jacobian(&x, active)?;
             let (mut normal, gradient) = normal_equations(&jacobian, &r);
-            for i in 0..active {
-                normal[i][i] *= 1.0 + lambda;
-                normal[i][i] += 1e-12;
+            for (i, row) in normal.iter_mut().enumerate() {
+                row[i] = row[i] * (1.0 + lambda) + 1e-12;
             }
             let Some(step) = solve_linear(normal, gradient.iter().map(|g| -g).collect()) else {
                 break;
@@ -201,8 +200,9 @@ fn solve_linear(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         b.swap(col, pivot);
         for row in col + 1..n {
             let factor = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= factor * a[col][k];
+            let pivot_row = a[col].clone();
+            for (value, p) in a[row][col..].iter_mut().zip(&pivot_row[col..]) {
+                *value -= factor * p;
             }
             b[row] -= factor * b[col];
         }
