@@ -4,12 +4,14 @@
 //! Unknowns: the EG3D camera's yaw, pitch and roll (radius, focal and principal point stay
 //! EG3D's; the rig's global rotation stays 0), a similarity of the aligned crop (scale and
 //! shift, so that the portrait can be re-cropped to EG3D's framing), and the rig's expression
-//! weights in [0, 1] (`jawOpen` turns the jaw). Levenberg–Marquardt on the 2-D reprojection
-//! error, with numeric derivatives and a small pull of the expressions toward neutral.
+//! weights in [0, 1] (`jawOpen` turns the jaw), alternating with the identity offset field
+//! (`identity.rs`). Levenberg–Marquardt on the 2-D reprojection error, with numeric
+//! derivatives and a small pull of the expressions toward neutral.
 
 use glam::{DVec3, DVec4};
 
 use crate::render::camera::{OrbitCamera, rig_to_world};
+use crate::rig::params::Identity;
 use crate::rig::skin_cpu::skin;
 use crate::rig::{Rig, RigKind, RigParams};
 
@@ -18,6 +20,8 @@ const EXPRESSION_PRIOR: f64 = 0.01;
 const ITERATIONS: usize = 60;
 /// Rigid unknowns: yaw, pitch, roll, crop scale, crop shift x, y.
 const RIGID: usize = 6;
+/// Rounds of (identity, then camera and expression).
+const IDENTITY_ROUNDS: usize = 2;
 
 /// What the fit found.
 #[derive(Debug, Clone)]
@@ -45,16 +49,22 @@ pub fn fit(rig: &Rig, landmarks: &[[f64; 2]]) -> Result<Fit, FitError> {
     if rig.kind != RigKind::Default || rig.template.len() < landmarks.len() {
         return Err(FitError::UnsupportedRig(rig.kind));
     }
-    let problem = Problem {
+    let mut problem = Problem {
         rig,
         landmarks,
         names: rig.expression_names.clone(),
+        offsets: None,
     };
-    let mut x = vec![0.0; RIGID + problem.names.len()];
+    let all = RIGID + problem.names.len();
+    let mut x = vec![0.0; all];
     x[3] = 1.0;
-    // The rigid part first, from neutral; then everything together.
-    let rigid = problem.solve(x, RIGID)?;
-    let x = problem.solve(rigid, RIGID + problem.names.len())?;
+    // The rigid part first, from neutral; then the identity explains what a neutral face
+    // cannot, before the expressions take the rest (they would otherwise absorb identity).
+    x = problem.solve(x, RIGID)?;
+    for _ in 0..IDENTITY_ROUNDS {
+        problem.offsets = Some(problem.identity(&x)?);
+        x = problem.solve(x, all)?;
+    }
     let residual = problem.residual(&x)?;
     let iod = distance(landmarks[33], landmarks[263]);
     let error = residual[..2 * landmarks.len()]
@@ -80,6 +90,8 @@ struct Problem<'a> {
     rig: &'a Rig,
     landmarks: &'a [[f64; 2]],
     names: Vec<String>,
+    /// The identity offset field, once estimated.
+    offsets: Option<Vec<[f64; 3]>>,
 }
 
 impl Problem<'_> {
@@ -94,6 +106,10 @@ impl Problem<'_> {
 
     fn params(&self, x: &[f64]) -> RigParams {
         let mut params = RigParams::default();
+        if let Some(offsets) = &self.offsets {
+            params.identity =
+                Identity::Offsets(offsets.iter().map(|o| o.map(|v| v as f32)).collect());
+        }
         for (name, &w) in self.names.iter().zip(&x[RIGID..]) {
             if w != 0.0 {
                 params = params.with_expression(name, w as f32);
@@ -102,13 +118,39 @@ impl Problem<'_> {
         params
     }
 
-    /// Projected − detected landmark per point (x, y), then the expression prior terms.
-    fn residual(&self, x: &[f64]) -> Result<Vec<f64>, FitError> {
-        let params = self.params(x);
-        let (resolved, _) = params
+    fn skinned(&self, x: &[f64]) -> Result<Vec<[f64; 3]>, FitError> {
+        let (resolved, _) = self
+            .params(x)
             .resolve(self.rig)
             .map_err(|e| FitError::Params(e.to_string()))?;
-        let vertices = skin(self.rig, &resolved).vertices;
+        Ok(skin(self.rig, &resolved).vertices)
+    }
+
+    /// The identity offsets that close the current residual.
+    fn identity(&self, x: &[f64]) -> Result<Vec<[f64; 3]>, FitError> {
+        let n = self.landmarks.len();
+        let residual: Vec<[f64; 2]> = self.residual(x)?[..2 * n]
+            .chunks_exact(2)
+            .map(|r| [r[0], r[1]])
+            .collect();
+        let previous = self
+            .offsets
+            .clone()
+            .unwrap_or_else(|| vec![[0.0; 3]; self.rig.num_vertices()]);
+        let posed = self.skinned(x)?;
+        Ok(super::identity::offsets(
+            self.rig,
+            &self.camera(x),
+            x[3],
+            &posed[..n],
+            &residual,
+            &previous,
+        ))
+    }
+
+    /// Projected − detected landmark per point (x, y), then the expression prior terms.
+    fn residual(&self, x: &[f64]) -> Result<Vec<f64>, FitError> {
+        let vertices = self.skinned(x)?;
         let camera = self.camera(x);
         let world_to_camera = camera.cam2world().inverse() * rig_to_world();
         let f = camera.focal();
@@ -239,6 +281,7 @@ mod tests {
             rig: &rig,
             landmarks: &[],
             names: names.clone(),
+            offsets: None,
         };
         let zeros = vec![[0.0; 2]; 468];
         let with_zeros = Problem {

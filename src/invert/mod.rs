@@ -4,3 +4,4 @@
 pub mod align;
 pub mod face;
 pub mod fit;
+pub mod identity;
