@@ -58,9 +58,11 @@ pub fn fit(rig: &Rig, landmarks: &[[f64; 2]]) -> Result<Fit, FitError> {
     let all = RIGID + problem.names.len();
     let mut x = vec![0.0; all];
     x[3] = 1.0;
-    // The rigid part first, from neutral; then the identity explains what a neutral face
-    // cannot, before the expressions take the rest (they would otherwise absorb identity).
+    // The rigid part first, from neutral; then with the expressions; then the identity takes
+    // what they cannot explain. (Fitting the identity first lets it absorb a real jaw opening;
+    // this order lets expressions absorb some identity instead — one view cannot tell.)
     x = problem.solve(x, RIGID)?;
+    x = problem.solve(x, all)?;
     for _ in 0..IDENTITY_ROUNDS {
         problem.offsets = Some(problem.identity(&x)?);
         x = problem.solve(x, all)?;
