@@ -22,11 +22,14 @@ pub struct RefineJob {
 }
 
 impl RefineJob {
+    /// Whether this refines the frame `request` asks for with this sampler and seed.
+    pub fn refines(&self, request: &Request, preset: SamplerPreset, seed: u32) -> bool {
+        self.request.same_frame(request) && (self.preset, self.seed) == (preset, seed)
+    }
+
     /// Whether `other` refines the same frame the same way.
     pub fn same_work(&self, other: &RefineJob) -> bool {
-        self.request.same_state(&other.request)
-            && self.request.options == other.request.options
-            && (self.preset, self.seed) == (other.preset, other.seed)
+        self.refines(&other.request, other.preset, other.seed)
     }
 }
 

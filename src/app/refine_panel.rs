@@ -45,21 +45,21 @@ impl RefineState {
 }
 
 impl ViewerApp {
-    /// A finished refinement of exactly this frame, if refinement is on.
     /// The refinement settings, as the panel edits them.
     pub fn refinement_settings(&mut self) -> &mut RefineSettings {
         self.refine.weights_text = None;
         &mut self.settings.refinement
     }
 
+    /// A finished refinement of exactly this frame, if refinement is on (and remembers that
+    /// the viewport shows it).
     pub(super) fn refined_for(&mut self, request: &Request) -> Option<image::RgbaImage> {
         let r = &self.settings.refinement;
-        let found = self.refine.cache.iter().find(|(job, _)| {
-            r.enabled
-                && job.request.same_state(request)
-                && job.request.options == request.options
-                && (job.preset, job.seed) == (r.preset, r.seed)
-        });
+        let found = self
+            .refine
+            .cache
+            .iter()
+            .find(|(job, _)| r.enabled && job.refines(request, r.preset, r.seed));
         self.refine.shown = found.map(|(_, progress)| progress.clone());
         self.refine.shown.as_ref().map(|p| p.image.clone())
     }
@@ -147,9 +147,10 @@ impl ViewerApp {
             if !current {
                 continue;
             }
-            let on_screen = self.shown.as_ref().is_some_and(|shown| {
-                shown.same_state(&update.job.request) && shown.options == update.job.request.options
-            });
+            let on_screen = self
+                .shown
+                .as_ref()
+                .is_some_and(|shown| shown.same_frame(&update.job.request));
             if on_screen {
                 self.show_image(ctx, &progress.image);
                 self.refine.shown = Some(progress.clone());

@@ -126,7 +126,7 @@ impl ViewerApp {
     pub fn is_settled(&self) -> bool {
         self.shown.as_ref().is_some_and(|shown| {
             let wanted = self.wanted(false);
-            !shown.preview && shown.same_state(&wanted) && shown.options == wanted.options
+            !shown.preview && shown.same_frame(&wanted)
         })
     }
 

@@ -42,6 +42,11 @@ impl Request {
     pub fn same_state(&self, other: &Request) -> bool {
         self.params == other.params && self.camera == other.camera && self.view == other.view
     }
+
+    /// Whether both ask for the same frame: the same state at the same quality.
+    pub fn same_frame(&self, other: &Request) -> bool {
+        self.same_state(other) && self.options == other.options
+    }
 }
 
 /// Milliseconds per stage of one frame.

@@ -4,6 +4,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::condition::attribute_tensor;
 use super::model::{Conditioning, Fadm};
 use super::sampler::{Plan, SamplerPreset, Start, Step};
 use crate::nets::seed::numpy_randn;
@@ -57,9 +58,7 @@ impl Refinement {
     ) -> Self {
         let device = coarse.device();
         let size = coarse.dims()[2];
-        let attribute =
-            Tensor::<2>::from_data(TensorData::new(attribute.to_vec(), [1, 56]), &device);
-        let conditioning = model.condition(&coarse, attribute);
+        let conditioning = model.condition(&coarse, attribute_tensor(&[attribute], &device));
         let plan = preset.plan(&model.schedule);
         let noise = seeded_noise(seed, 0, size, &device);
         let state = match plan.start {
