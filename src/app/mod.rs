@@ -1,5 +1,7 @@
 //! The desktop window: eframe + egui on the shared wgpu device, with a render thread.
 
+mod invert_job;
+mod invert_panel;
 mod panel;
 mod playback;
 mod refine_engine;

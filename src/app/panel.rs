@@ -67,6 +67,7 @@ impl ViewerApp {
                 if let Some(path) = open {
                     self.open_avatar(path);
                 }
+                self.portrait_controls(ui);
             });
     }
 

@@ -55,6 +55,7 @@ pub struct ViewerApp {
     sent: Option<Request>,
     pub(super) last_change: Instant,
     pub(super) refine: super::refine_panel::RefineState,
+    pub(super) inversion: super::invert_panel::InvertState,
     pub(super) times: StageTimes,
     pub(super) fps: f64,
     last_frame_at: Option<Instant>,
@@ -103,6 +104,7 @@ impl ViewerApp {
             sent: None,
             last_change: Instant::now(),
             refine: Default::default(),
+            inversion: Default::default(),
             times: StageTimes::default(),
             fps: 0.0,
             last_frame_at: None,
@@ -147,6 +149,11 @@ impl ViewerApp {
     pub(super) fn set_avatar(&mut self, avatar: Avatar, source: AvatarSource) {
         self.worker.set_avatar(avatar);
         self.source = source;
+        self.forget_sent();
+    }
+
+    /// Makes the next frame be asked for even if the state did not change.
+    pub(super) fn forget_sent(&mut self) {
         self.sent = None;
     }
 
@@ -332,6 +339,8 @@ impl eframe::App for ViewerApp {
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
         self.receive_refinements(&ctx);
+        self.receive_inversions(&ctx);
+        self.handle_dropped_files(&ctx);
         let before = self.settings.clone();
         egui::Panel::left("controls")
             .resizable(true)

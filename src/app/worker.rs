@@ -5,6 +5,7 @@
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Instant;
 
+use super::invert_job::{self, InvertJob, InvertUpdate};
 use super::refine_engine::{RefineEngine, RefineJob, RefineUpdate};
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
 use crate::avatar::{Avatar, SourceState};
@@ -75,6 +76,7 @@ pub enum Job {
     Render(Box<Request>),
     SetAvatar(Box<Avatar>),
     Refine(Box<RefineJob>),
+    Invert(Box<InvertJob>),
 }
 
 #[derive(Default)]
@@ -82,13 +84,18 @@ struct Mailbox {
     render: Option<Request>,
     avatar: Option<Avatar>,
     refine: Option<RefineJob>,
+    invert: Option<InvertJob>,
     stop: bool,
 }
 
 impl Mailbox {
     /// Whether anything newer than a running refinement waits.
     fn has_work(&self) -> bool {
-        self.stop || self.render.is_some() || self.avatar.is_some() || self.refine.is_some()
+        self.stop
+            || self.render.is_some()
+            || self.avatar.is_some()
+            || self.refine.is_some()
+            || self.invert.is_some()
     }
 }
 
@@ -96,6 +103,7 @@ pub struct Worker {
     mailbox: Arc<(Mutex<Mailbox>, Condvar)>,
     results: mpsc::Receiver<Rendered>,
     refinements: mpsc::Receiver<RefineUpdate>,
+    inversions: mpsc::Receiver<InvertUpdate>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -110,6 +118,7 @@ impl Worker {
         let mailbox = Arc::new((Mutex::new(Mailbox::default()), Condvar::new()));
         let (sender, results) = mpsc::channel();
         let (refine_sender, refinements) = mpsc::channel();
+        let (invert_sender, inversions) = mpsc::channel();
         let shared = mailbox.clone();
         let thread = std::thread::Builder::new()
             .name("render".into())
@@ -135,6 +144,21 @@ impl Worker {
                                 repaint();
                             });
                         }
+                        Job::Invert(job) => {
+                            let stopping = || {
+                                let (lock, _) = &*shared;
+                                lock.lock().unwrap_or_else(|e| e.into_inner()).stop
+                            };
+                            let avatar =
+                                invert_job::run(&state.gpu, &state.rig, &job, stopping, |update| {
+                                    let _ = invert_sender.send(update);
+                                    repaint();
+                                });
+                            if let Some(avatar) = avatar {
+                                state.set_avatar(&avatar);
+                            }
+                            repaint();
+                        }
                     }
                 }
             })
@@ -143,6 +167,7 @@ impl Worker {
             mailbox,
             results,
             refinements,
+            inversions,
             thread: Some(thread),
         }
     }
@@ -159,6 +184,16 @@ impl Worker {
     /// Starts refining once the render thread is free; any later request stops it.
     pub fn refine(&self, job: RefineJob) {
         self.post(|m| m.refine = Some(job));
+    }
+
+    /// Inverts a portrait; render requests wait until it ends (its preview stands in).
+    pub fn invert(&self, job: InvertJob) {
+        self.post(|m| m.invert = Some(job));
+    }
+
+    /// Inversion progress that arrived since the last call, oldest first.
+    pub fn inversions(&self) -> Vec<InvertUpdate> {
+        self.inversions.try_iter().collect()
     }
 
     /// Refinement progress that arrived since the last call, oldest first.
@@ -197,6 +232,9 @@ fn next_job(mailbox: &(Mutex<Mailbox>, Condvar)) -> Option<Job> {
         }
         if let Some(avatar) = m.avatar.take() {
             return Some(Job::SetAvatar(Box::new(avatar)));
+        }
+        if let Some(job) = m.invert.take() {
+            return Some(Job::Invert(Box::new(job)));
         }
         if let Some(request) = m.render.take() {
             return Some(Job::Render(Box::new(request)));

@@ -94,15 +94,21 @@ pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Avatar, AvatarError> {
         let view = st
             .tensor(name)
             .map_err(|_| invalid(format!("the tensor `{name}` is missing")))?;
-        if view.dtype() != Dtype::F32 {
-            return Err(invalid(format!(
-                "`{name}` is stored as {:?}, expected F32",
-                view.dtype()
-            )));
-        }
+        let data = match view.dtype() {
+            Dtype::F32 => bytemuck::pod_collect_to_vec(view.data()),
+            Dtype::F16 => bytemuck::pod_collect_to_vec::<u8, half::f16>(view.data())
+                .into_iter()
+                .map(f32::from)
+                .collect(),
+            other => {
+                return Err(invalid(format!(
+                    "`{name}` is stored as {other:?}, expected F32 or F16"
+                )));
+            }
+        };
         Ok(Array {
             shape: view.shape().to_vec(),
-            data: bytemuck::pod_collect_to_vec(view.data()),
+            data,
         })
     };
     let texture = array("texture")?;
@@ -195,7 +201,21 @@ fn describe(rig: &RigRef) -> String {
     }
 }
 
+/// How the texture, static planes and styles are stored (the decoder and the plane axes are
+/// always f32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Precision {
+    #[default]
+    F32,
+    /// Half the size; the neural texture and planes lose nothing visible.
+    F16,
+}
+
 pub fn to_bytes(avatar: &Avatar) -> Result<Vec<u8>, String> {
+    to_bytes_as(avatar, Precision::F32)
+}
+
+pub fn to_bytes_as(avatar: &Avatar, precision: Precision) -> Result<Vec<u8>, String> {
     validate(avatar)?;
     let mut arrays: Vec<(String, &Array)> = vec![
         ("texture".into(), &avatar.texture),
@@ -210,10 +230,23 @@ pub fn to_bytes(avatar: &Avatar) -> Result<Vec<u8>, String> {
     if let Some(styles) = &avatar.styles {
         arrays.push(("styles".into(), styles));
     }
+    let large = ["texture", "static_planes", "styles"];
+    let encoded: Vec<(Dtype, Vec<u8>)> = arrays
+        .iter()
+        .map(|(name, a)| match precision {
+            Precision::F16 if large.contains(&name.as_str()) => {
+                let halves: Vec<half::f16> =
+                    a.data.iter().map(|&x| half::f16::from_f32(x)).collect();
+                (Dtype::F16, bytemuck::cast_slice(&halves).to_vec())
+            }
+            _ => (Dtype::F32, bytemuck::cast_slice(&a.data).to_vec()),
+        })
+        .collect();
     let views: Vec<(String, TensorView)> = arrays
         .iter()
-        .map(|(name, a)| {
-            TensorView::new(Dtype::F32, a.shape.clone(), bytemuck::cast_slice(&a.data))
+        .zip(&encoded)
+        .map(|((name, a), (dtype, bytes))| {
+            TensorView::new(*dtype, a.shape.clone(), bytes)
                 .map(|v| (name.clone(), v))
                 .map_err(|e| e.to_string())
         })
@@ -241,7 +274,12 @@ pub fn to_bytes(avatar: &Avatar) -> Result<Vec<u8>, String> {
 
 /// Writes atomically: a failure never leaves a half-written avatar or loses the old one.
 pub fn save(avatar: &Avatar, path: &Path) -> anyhow::Result<()> {
-    let bytes = to_bytes(avatar).map_err(|e| anyhow::anyhow!("the avatar is not valid: {e}"))?;
+    save_as(avatar, path, Precision::F32)
+}
+
+pub fn save_as(avatar: &Avatar, path: &Path, precision: Precision) -> anyhow::Result<()> {
+    let bytes = to_bytes_as(avatar, precision)
+        .map_err(|e| anyhow::anyhow!("the avatar is not valid: {e}"))?;
     crate::io::write_atomically(path, &bytes)?;
     Ok(())
 }

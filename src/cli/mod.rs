@@ -1,7 +1,8 @@
-//! The command line: `render`, `bake`, `bench`, `inspect`, `adapters`.
+//! The command line: `render`, `bake`, `invert`, `bench`, `inspect`, `adapters`.
 
 pub mod bake;
 pub mod bench;
+pub mod invert;
 pub mod neural;
 pub mod planes;
 pub mod refine;
@@ -38,6 +39,8 @@ pub enum Command {
     Render(Box<render::RenderArgs>),
     /// Bake an avatar from a converted Next3D checkpoint and a seed.
     Bake(bake::BakeArgs),
+    /// Turn a portrait into an avatar of the default rig (one-shot inversion).
+    Invert(invert::InvertArgs),
     /// Time GPU skinning against the CPU reference, for the default rig and a FLAME file.
     Bench(bench::BenchArgs),
     /// Describe a rig file: sizes, expression names, joints.
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::View { screenshot } => crate::app::run(&cli.adapter, screenshot),
         Command::Render(args) => render::run(&cli.adapter, &args),
         Command::Bake(args) => bake::run(&cli.adapter, &args),
+        Command::Invert(args) => invert::run(&cli.adapter, &args),
         Command::Bench(args) => bench::run(&cli.adapter, &args),
         Command::Inspect { rig } => {
             print!("{}", describe(&*rig_args::load_rig(&rig)?));

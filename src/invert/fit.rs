@@ -84,6 +84,20 @@ pub fn fit(rig: &Rig, landmarks: &[[f64; 2]]) -> Result<Fit, FitError> {
     })
 }
 
+/// Rig-space points seen by `camera`, in normalised image coordinates (0…1, y down): where
+/// the camera's rays through those pixels start.
+pub fn project(camera: &OrbitCamera, points: &[[f64; 3]]) -> Vec<[f64; 2]> {
+    let world_to_camera = camera.cam2world().inverse() * rig_to_world();
+    let f = camera.focal();
+    points
+        .iter()
+        .map(|v| {
+            let p = world_to_camera * DVec4::from((DVec3::from_array(*v), 1.0));
+            [f * p.x / p.z + 0.5, f * p.y / p.z + 0.5]
+        })
+        .collect()
+}
+
 fn distance(a: [f64; 2], b: [f64; 2]) -> f64 {
     (a[0] - b[0]).hypot(a[1] - b[1])
 }
@@ -159,13 +173,9 @@ impl Problem<'_> {
     /// Projected − detected landmark per point (x, y), then the expression prior terms.
     fn residual(&self, x: &[f64]) -> Result<Vec<f64>, FitError> {
         let vertices = self.skinned(x)?;
-        let camera = self.camera(x);
-        let world_to_camera = camera.cam2world().inverse() * rig_to_world();
-        let f = camera.focal();
+        let projected = project(&self.camera(x), &vertices[..self.landmarks.len()]);
         let mut r = Vec::with_capacity(2 * self.landmarks.len() + self.names.len());
-        for (v, l) in vertices.iter().zip(self.landmarks) {
-            let p = world_to_camera * DVec4::from((DVec3::from_array(*v), 1.0));
-            let (u, w) = (f * p.x / p.z + 0.5, f * p.y / p.z + 0.5);
+        for ([u, w], l) in projected.iter().zip(self.landmarks) {
             r.push(x[3] * u + x[4] - l[0]);
             r.push(x[3] * w + x[5] - l[1]);
         }

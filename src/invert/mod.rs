@@ -4,4 +4,9 @@
 pub mod align;
 pub mod face;
 pub mod fit;
+pub mod frozen_rays;
 pub mod identity;
+pub mod losses;
+pub mod optimise;
+pub mod run;
+pub mod target;

@@ -202,5 +202,6 @@ pub fn render_fused(
         depth_range: (lowest, highest),
         weights_sum: out.narrow(0, (c + 1) * rays, rays),
         fine_depths: Tensor::zeros([rays, 0], &device),
+        samples: None,
     }
 }

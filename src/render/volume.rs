@@ -64,6 +64,9 @@ pub struct Rendered {
     pub weights_sum: Tensor<1>,
     /// `[R, Di]`: the importance depths (empty without importance sampling).
     pub fine_depths: Tensor<2>,
+    /// The final march's depths `[R, S]` and compositing weights `[R, S − 1]` (the reference
+    /// path only): what a fixed geometry needs to re-composite new colours.
+    pub samples: Option<(Tensor<2>, Tensor<2>)>,
 }
 
 /// Neighbour averages along dim 1: `(t[:, :-1] + t[:, 1:]) / 2`.
@@ -89,16 +92,14 @@ pub fn march(
     let colors_mid = midpoints(&colors);
     let densities_mid = softplus(midpoints(&densities).reshape([r, s - 1]) - 1.0, 1.0);
     let depths_mid = midpoints(&depths);
-    let alpha = (densities_mid * deltas).neg().exp().neg() + 1.0;
-    // Exclusive transmittance: cumprod of [1, 1 − α + 1e-10] without its last entry.
-    let shifted = Tensor::cat(
-        vec![
-            Tensor::ones([r, 1], &alpha.device()),
-            alpha.clone().neg() + (1.0 + 1e-10),
-        ],
-        1,
-    );
-    let transmittance = shifted.cumprod(1).narrow(1, 0, s - 1);
+    let optical = densities_mid * deltas;
+    let alpha = optical.clone().neg().exp().neg() + 1.0;
+    // Exclusive transmittance, the reference's cumprod of [1, 1 − α + 1e-10] without its last
+    // entry, as exp(−cumsum(σδ)): the same values (1 − α = exp(−σδ); the 1e-10 is below f32's
+    // resolution next to 1), but its gradient stays finite where a sample is fully opaque —
+    // cumprod's backward divides by 1 − α, which is exactly 0 there.
+    let shifted = Tensor::cat(vec![Tensor::zeros([r, 1], &alpha.device()), optical], 1);
+    let transmittance = shifted.cumsum(1).narrow(1, 0, s - 1).neg().exp();
     let weights = alpha * transmittance;
     let rgb = (weights.clone().unsqueeze_dim::<3>(2) * colors_mid)
         .sum_dim(1)
@@ -230,6 +231,8 @@ pub fn render_reference(
     let mut depths = Vec::new();
     let mut totals = Vec::new();
     let mut fines = Vec::new();
+    let mut all_samples = Vec::new();
+    let mut all_weights = Vec::new();
     let (mut lowest, mut highest) = (f32::INFINITY, f32::NEG_INFINITY);
     for start in (0..rays).step_by(chunk.max(1)) {
         let end = (start + chunk).min(rays);
@@ -278,7 +281,9 @@ pub fn render_reference(
             .unwrap_or_default();
         lowest = range.iter().copied().fold(lowest, f32::min);
         highest = range.iter().copied().fold(highest, f32::max);
-        let (rgb, depth, weights) = march(rgb, sigma, samples);
+        let (rgb, depth, weights) = march(rgb, sigma, samples.clone());
+        all_samples.push(samples);
+        all_weights.push(weights.clone());
         features.push(rgb);
         depths.push(depth);
         totals.push(weights.sum_dim(1).reshape([r]));
@@ -300,5 +305,6 @@ pub fn render_reference(
         } else {
             Tensor::cat(fines, 0)
         },
+        samples: Some((Tensor::cat(all_samples, 0), Tensor::cat(all_weights, 0))),
     }
 }

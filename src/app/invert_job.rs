@@ -1,0 +1,103 @@
+//! Portrait inversion on the render thread: find the face, fit the rig, optimise the avatar,
+//! report every step with a preview of the training view, save the avatar (only when it
+//! succeeds) and hand it to the renderer. Cancelled by a flag the UI sets.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::avatar::{Avatar, SourceState, file};
+use crate::gpu::Gpu;
+use crate::invert::face::{FaceModels, portrait};
+use crate::invert::optimise::OptimiseSettings;
+use crate::invert::run::{Cancelled, Prepared, invert};
+use crate::rig::Rig;
+
+#[derive(Debug, Clone)]
+pub struct InvertJob {
+    pub portrait: PathBuf,
+    /// Where the avatar is saved once the inversion succeeds.
+    pub out: PathBuf,
+    pub settings: OptimiseSettings,
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// What the render thread says about a running inversion.
+pub enum InvertUpdate {
+    /// A stage before the optimisation ("finding the face", …).
+    Stage(String),
+    Step {
+        step: usize,
+        steps: usize,
+        loss: f64,
+        time_left: Duration,
+        preview: Option<image::RgbImage>,
+    },
+    /// Saved to `path` and now shown.
+    Done {
+        path: PathBuf,
+        source: SourceState,
+    },
+    Cancelled,
+    Failed(String),
+}
+
+/// Runs `job`; returns the new avatar when it succeeded.
+pub fn run(
+    gpu: &Gpu,
+    rig: &Rig,
+    job: &InvertJob,
+    stop: impl Fn() -> bool,
+    mut report: impl FnMut(InvertUpdate),
+) -> Option<Avatar> {
+    let cancelled = || job.cancel.load(Ordering::Relaxed) || stop();
+    let result = (|| -> anyhow::Result<Avatar> {
+        report(InvertUpdate::Stage(
+            "finding the face and fitting the rig".into(),
+        ));
+        let (image, _) = portrait::load(&job.portrait)?;
+        let models = FaceModels::embedded()?;
+        let prepared = Prepared::new(image, rig, &models)?;
+        if prepared.faces_found > 1 {
+            report(InvertUpdate::Stage(format!(
+                "{} faces found; using the largest",
+                prepared.faces_found
+            )));
+        }
+        let name = job
+            .portrait
+            .file_stem()
+            .map_or("avatar".into(), |s| s.to_string_lossy().into_owned());
+        let avatar = invert(gpu, rig, &prepared, job.settings, &name, |progress| {
+            let r = progress.report;
+            report(InvertUpdate::Step {
+                step: r.step,
+                steps: progress.total_steps,
+                loss: r.loss,
+                time_left: progress.time_left(),
+                preview: progress.optimiser.preview(),
+            });
+            !cancelled()
+        })?;
+        file::save_as(&avatar, &job.out, file::Precision::F16)?;
+        Ok(avatar)
+    })();
+    match result {
+        Ok(avatar) => {
+            report(InvertUpdate::Done {
+                path: job.out.clone(),
+                source: avatar.source.clone(),
+            });
+            Some(avatar)
+        }
+        Err(e) if e.is::<Cancelled>() => {
+            report(InvertUpdate::Cancelled);
+            None
+        }
+        Err(e) => {
+            report(InvertUpdate::Failed(format!("{e:#}")));
+            None
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Turning a portrait into an avatar from the window: choose a portrait (path field, file
+//! dialog or drag-and-drop onto the window), watch the progress bar and a live preview of
+//! the training view, cancel at any time; the new avatar is saved and shown.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::invert_job::{InvertJob, InvertUpdate};
+use super::panel::labelled_field;
+use super::viewer::{AvatarSource, ViewerApp};
+use crate::invert::optimise::OptimiseSettings;
+use crate::rig::RigParams;
+
+/// Steps offered by default in the window: a CPU adapter needs minutes per hundred.
+const WINDOW_STEPS: usize = 100;
+
+pub struct InvertState {
+    pub portrait_text: String,
+    pub steps: usize,
+    pub resolution: usize,
+    running: Option<Running>,
+}
+
+impl Default for InvertState {
+    fn default() -> Self {
+        Self {
+            portrait_text: String::new(),
+            steps: WINDOW_STEPS,
+            resolution: OptimiseSettings::default().resolution,
+            running: None,
+        }
+    }
+}
+
+struct Running {
+    portrait: PathBuf,
+    cancel: Arc<AtomicBool>,
+    stage: String,
+    /// (step, steps, loss, time left)
+    step: Option<(usize, usize, f64, Duration)>,
+}
+
+impl ViewerApp {
+    /// Whether an inversion is running.
+    pub fn inverting(&self) -> bool {
+        self.inversion.running.is_some()
+    }
+
+    /// The inversion's progress as (step, steps), once it optimises.
+    pub fn inversion_step(&self) -> Option<(usize, usize)> {
+        let running = self.inversion.running.as_ref()?;
+        running.step.map(|(step, steps, _, _)| (step, steps))
+    }
+
+    /// Starts inverting `portrait`; the avatar goes to the avatars folder.
+    pub fn start_inversion(&mut self, portrait: PathBuf) {
+        if self.inverting() {
+            self.message = Some((true, "an inversion is already running".into()));
+            return;
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let out = avatar_path_for(&portrait);
+        self.worker.invert(InvertJob {
+            portrait: portrait.clone(),
+            out,
+            settings: OptimiseSettings {
+                steps: self.inversion.steps.max(1),
+                resolution: self.inversion.resolution,
+                ..Default::default()
+            },
+            cancel: cancel.clone(),
+        });
+        self.inversion.running = Some(Running {
+            portrait,
+            cancel,
+            stage: "starting".into(),
+            step: None,
+        });
+    }
+
+    pub fn cancel_inversion(&mut self) {
+        if let Some(running) = &self.inversion.running {
+            running.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn portrait_controls(&mut self, ui: &mut egui::Ui) {
+        ui.separator();
+        ui.label("Make an avatar from a portrait (or drop an image on the window):");
+        if let Some(running) = &self.inversion.running {
+            ui.label(format!("inverting {}", running.portrait.display()));
+            match running.step {
+                Some((step, steps, loss, left)) => {
+                    ui.add(
+                        egui::ProgressBar::new(step as f32 / steps.max(1) as f32).text(format!(
+                            "step {step} of {steps}, loss {loss:.4}, {} left",
+                            human(left)
+                        )),
+                    );
+                }
+                None => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(&running.stage);
+                    });
+                }
+            }
+            if ui.button("Cancel").clicked() {
+                self.cancel_inversion();
+            }
+            return;
+        }
+        let mut start: Option<PathBuf> = None;
+        ui.horizontal(|ui| {
+            labelled_field(ui, "portrait:", &mut self.inversion.portrait_text);
+            if ui.button("Choose…").clicked()
+                && let Some(path) = rfd::FileDialog::new()
+                    .add_filter("images", &["png", "jpg", "jpeg"])
+                    .pick_file()
+            {
+                self.inversion.portrait_text = path.display().to_string();
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("steps:");
+            ui.add(egui::DragValue::new(&mut self.inversion.steps).range(1..=2000));
+            ui.label("N:");
+            egui::ComboBox::from_id_salt("inversion resolution")
+                .selected_text(self.inversion.resolution.to_string())
+                .show_ui(ui, |ui| {
+                    for n in [32, 64, 128] {
+                        ui.selectable_value(&mut self.inversion.resolution, n, n.to_string());
+                    }
+                });
+            let text = self.inversion.portrait_text.trim();
+            if ui
+                .add_enabled(!text.is_empty(), egui::Button::new("Invert"))
+                .clicked()
+            {
+                start = Some(PathBuf::from(text));
+            }
+        });
+        if self.adapter_is_cpu {
+            ui.label(
+                egui::RichText::new(
+                    "CPU adapter: about 5–15 s per step at N = 128, 1–4 s at N = 64; \
+                     fewer steps give a blurrier avatar.",
+                )
+                .weak(),
+            );
+        }
+        if let Some(path) = start {
+            self.start_inversion(path);
+        }
+    }
+
+    /// Portraits dropped on the window start an inversion.
+    pub(super) fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            self.inversion.portrait_text = path.display().to_string();
+            self.start_inversion(path);
+        }
+    }
+
+    pub(super) fn receive_inversions(&mut self, ctx: &egui::Context) {
+        for update in self.worker.inversions() {
+            let Some(running) = &mut self.inversion.running else {
+                continue;
+            };
+            match update {
+                InvertUpdate::Stage(stage) => {
+                    self.message = Some((false, stage.clone()));
+                    running.stage = stage;
+                }
+                InvertUpdate::Step {
+                    step,
+                    steps,
+                    loss,
+                    time_left,
+                    preview,
+                } => {
+                    running.step = Some((step, steps, loss, time_left));
+                    if let Some(preview) = preview {
+                        let rgba = image::DynamicImage::ImageRgb8(preview).into_rgba8();
+                        self.show_image(ctx, &rgba);
+                    }
+                }
+                InvertUpdate::Done { path, source } => {
+                    self.inversion.running = None;
+                    self.settings.remember(&path);
+                    // Start from the portrait's expression; the camera stays the user's.
+                    self.params = RigParams {
+                        identity: Default::default(),
+                        ..source.params
+                    };
+                    self.source = AvatarSource {
+                        label: path.display().to_string(),
+                        notice: None,
+                    };
+                    self.shown = None;
+                    self.forget_sent();
+                    self.message =
+                        Some((false, format!("saved the new avatar to {}", path.display())));
+                }
+                InvertUpdate::Cancelled => {
+                    self.inversion.running = None;
+                    self.forget_sent();
+                    self.message = Some((false, "inversion cancelled; nothing was saved".into()));
+                }
+                InvertUpdate::Failed(e) => {
+                    self.inversion.running = None;
+                    self.forget_sent();
+                    self.message = Some((true, format!("the inversion failed: {e}")));
+                }
+            }
+        }
+    }
+}
+
+/// `<data dir>/neuralhead/avatars/<portrait name>.safetensors`, or beside the portrait when
+/// there is no data directory.
+fn avatar_path_for(portrait: &Path) -> PathBuf {
+    let stem = portrait
+        .file_stem()
+        .map_or("avatar".into(), |s| s.to_string_lossy().into_owned());
+    let folder = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|d| d.join("neuralhead").join("avatars"))
+        .filter(|d| std::fs::create_dir_all(d).is_ok());
+    match folder {
+        Some(folder) => folder.join(format!("{stem}.safetensors")),
+        None => portrait.with_extension("avatar.safetensors"),
+    }
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
+}

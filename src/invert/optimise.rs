@@ -1,0 +1,493 @@
+//! The inversion's optimisation without a generator: the neural texture, the static
+//! triplane and the decoder's colour head are fitted so that the avatar, rendered from the
+//! fitted camera through the differentiable burn path (texture sampling → blend → triplane
+//! sampling → decoder → compositing), matches the portrait.
+//!
+//! Geometry is the fitted rig's and stays fixed: the avatar starts as the painted avatar (the
+//! rig's colours as a volume whose density is the rig's visual hull), and the surface channel
+//! (channel 0 of the texture and static planes) and the decoder's hidden layer and density
+//! head are not optimised. That is the silhouette prior in its strongest form — the render's
+//! opacity is exactly the skinned mesh's — and it lets every step re-composite frozen ray
+//! samples (`frozen_rays.rs`) instead of marching.
+//!
+//! Loss = L1 + 0.5·(1 − SSIM), both inside the face mask (the hull of the portrait's
+//! landmarks), + texture symmetry (the default rig's UVs mirror u ↔ 1 − u) and smoothness,
+//! which keep what the view cannot see plausible. Texels no ray sees keep the rig's colours.
+//! The landmark term is the fit's (`fit.rs`): the geometry is placed by the landmarks.
+
+use burn::module::{Module, Param};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::frozen_rays::FrozenRays;
+use super::losses::{masked_l1, masked_structure};
+use super::target::{Target, rgb_image};
+use crate::avatar::painted::painted_avatar;
+use crate::avatar::{Array, Avatar, RigRef, SourceState};
+use crate::gpu::Gpu;
+use crate::invert::fit::Fit;
+use crate::raster::gpu::TriplaneRasterizer;
+use crate::render::decoder::OsgDecoder;
+use crate::render::rays::CameraLabel;
+use crate::render::triplane::PlaneProjection;
+use crate::render::volume::{Randomness, RenderSettings, render_reference};
+use crate::rig::Rig;
+use crate::rig::skin_cpu::skin;
+
+/// Raster resolution of the texture step, as the viewer renders it.
+const RASTER_RESOLUTION: usize = crate::avatar::pipeline::RASTER_RESOLUTION;
+/// Rays per chunk of the reference renderer (lavapipe's 128 MiB buffers).
+const RAY_CHUNK: usize = 2048;
+/// Samples per ray of the march that freezes the geometry: the viewer's 48 + 48.
+const MARCH_SAMPLES: usize = 48;
+
+/// The painted avatar's density inside the hull (σ ≈ 20 per unit length) spreads a ray's
+/// weight over centimetres; ×20 makes it a surface about one plane texel thick, whose weight
+/// a few samples per ray carry.
+const SURFACE_SHARPENING: f32 = 20.0;
+
+/// How hard each term pulls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossWeights {
+    pub l1: f64,
+    pub structure: f64,
+    pub symmetry: f64,
+    pub smoothness: f64,
+}
+
+impl Default for LossWeights {
+    fn default() -> Self {
+        Self {
+            l1: 1.0,
+            structure: 0.5,
+            symmetry: 0.02,
+            smoothness: 0.02,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OptimiseSettings {
+    /// Neural rendering resolution N of the optimisation.
+    pub resolution: usize,
+    pub steps: usize,
+    /// Samples per ray decoded each step (the frozen march's samples merged into groups).
+    pub samples: usize,
+    /// Adam's step for the texture and static planes, and for the decoder.
+    pub learning_rate: f64,
+    pub decoder_learning_rate: f64,
+    /// Side of the static planes stored in the avatar.
+    pub static_size: usize,
+    pub weights: LossWeights,
+}
+
+impl Default for OptimiseSettings {
+    fn default() -> Self {
+        Self {
+            resolution: 128,
+            steps: 200,
+            samples: 8,
+            learning_rate: 0.03,
+            decoder_learning_rate: 0.003,
+            static_size: 128,
+            weights: LossWeights::default(),
+        }
+    }
+}
+
+/// What one step measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    pub step: usize,
+    pub loss: f64,
+    pub l1: f64,
+    pub structure: f64,
+}
+
+/// The optimised colour channels (1…C−1) of the texture and the static planes.
+#[derive(Module, Debug)]
+struct Appearance {
+    texture: Param<Tensor<3>>,
+    static_planes: Param<Tensor<4>>,
+}
+
+/// The decoder's colour head (output rows 1…C of the second layer).
+#[derive(Module, Debug)]
+struct ColourHead {
+    weight: Param<Tensor<2>>,
+    bias: Param<Tensor<1>>,
+}
+
+/// What stays as the painted avatar made it: the surface channel, the hidden layer and the
+/// density head.
+struct Frozen {
+    texture_surface: Tensor<3>,
+    static_surface: Tensor<4>,
+    w0: Tensor<2>,
+    b0: Tensor<1>,
+    density_weight: Tensor<2>,
+    density_bias: Tensor<1>,
+}
+
+/// The fixed scene: the fitted rig rasterized once, the frozen rays, the target on the GPU.
+struct Scene {
+    rasterizer: TriplaneRasterizer,
+    raster: Tensor<4>,
+    view_alphas: Tensor<3>,
+    projection: Tensor<3>,
+    rays: FrozenRays,
+    target: Tensor<3>,
+    face_mask: Tensor<2>,
+}
+
+pub struct Optimiser {
+    scene: Scene,
+    frozen: Frozen,
+    appearance: Appearance,
+    head: ColourHead,
+    appearance_adam: ModuleOptimizer,
+    head_adam: ModuleOptimizer,
+    settings: OptimiseSettings,
+    fit: Fit,
+    step: usize,
+    /// The training view's RGB from the last step, `[3, N, N]` in −1…1.
+    last_render: Vec<f32>,
+}
+
+impl Optimiser {
+    pub fn new(
+        gpu: &Gpu,
+        rig: &Rig,
+        fit: &Fit,
+        target: &Target,
+        settings: OptimiseSettings,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            target.size == settings.resolution,
+            "the target is {}² but the optimisation renders {}²",
+            target.size,
+            settings.resolution
+        );
+        let device = gpu.burn.clone().autodiff();
+        let mut start = painted_avatar(rig, RigRef::Default);
+        sharpen_surface(&mut start, SURFACE_SHARPENING);
+        start.static_planes = uniform_static_planes(&start.static_planes, settings.static_size);
+        let scene = Scene::new(gpu, rig, fit, target, &start, &settings, &device)?;
+        let texture: Tensor<3> = tensor(&start.texture, &device);
+        let static_planes: Tensor<4> = tensor(&start.static_planes, &device);
+        let [c, t, _] = texture.dims();
+        let s = settings.static_size;
+        let decoder = |name: &str| {
+            start
+                .decoder
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, a)| a)
+                .ok_or_else(|| anyhow::anyhow!("the painted decoder has no `{name}`"))
+        };
+        let w1: Tensor<2> = tensor(decoder("decoder.net.2.weight")?, &device);
+        let b1: Tensor<1> = tensor(decoder("decoder.net.2.bias")?, &device);
+        let [rows, hidden] = w1.dims();
+        Ok(Self {
+            scene,
+            frozen: Frozen {
+                texture_surface: texture.clone().slice([0..1, 0..t, 0..t]),
+                static_surface: static_planes.clone().slice([0..3, 0..1, 0..s, 0..s]),
+                w0: tensor(decoder("decoder.net.0.weight")?, &device),
+                b0: tensor(decoder("decoder.net.0.bias")?, &device),
+                density_weight: w1.clone().slice([0..1, 0..hidden]),
+                density_bias: b1.clone().narrow(0, 0, 1),
+            },
+            appearance: Appearance {
+                texture: Param::from_tensor(texture.slice([1..c, 0..t, 0..t])),
+                static_planes: Param::from_tensor(static_planes.slice([0..3, 1..c, 0..s, 0..s])),
+            },
+            head: ColourHead {
+                weight: Param::from_tensor(w1.slice([1..rows, 0..hidden])),
+                bias: Param::from_tensor(b1.narrow(0, 1, rows - 1)),
+            },
+            appearance_adam: AdamConfig::new().init(),
+            head_adam: AdamConfig::new().init(),
+            settings,
+            fit: fit.clone(),
+            step: 0,
+            last_render: Vec::new(),
+        })
+    }
+
+    /// The whole texture, static planes and decoder as they stand.
+    fn assembled(&self) -> (Tensor<3>, Tensor<4>, OsgDecoder) {
+        let f = &self.frozen;
+        (
+            Tensor::cat(
+                vec![f.texture_surface.clone(), self.appearance.texture.val()],
+                0,
+            ),
+            Tensor::cat(
+                vec![
+                    f.static_surface.clone(),
+                    self.appearance.static_planes.val(),
+                ],
+                1,
+            ),
+            OsgDecoder {
+                w0: f.w0.clone(),
+                b0: f.b0.clone(),
+                w1: Tensor::cat(vec![f.density_weight.clone(), self.head.weight.val()], 0),
+                b1: Tensor::cat(vec![f.density_bias.clone(), self.head.bias.val()], 0),
+            },
+        )
+    }
+
+    /// One Adam step on the whole loss.
+    pub fn step(&mut self) -> anyhow::Result<StepReport> {
+        let w = self.settings.weights;
+        let scene = &self.scene;
+        let (texture, static_planes, decoder) = self.assembled();
+        let (renderings, _) = scene.rasterizer.sample(&scene.raster, texture);
+        let (planes, _) =
+            scene
+                .rasterizer
+                .blend(renderings, scene.view_alphas.clone(), static_planes);
+        let n = self.settings.resolution;
+        let rgb = scene
+            .rays
+            .composite(planes, &scene.projection, &decoder)
+            .narrow(0, 0, 3)
+            .reshape([3, n, n]);
+        let l1 = masked_l1(rgb.clone(), scene.target.clone(), &scene.face_mask);
+        let structure = masked_structure(
+            (rgb.clone() + 1.0) * 0.5,
+            (scene.target.clone() + 1.0) * 0.5,
+            &scene.face_mask,
+        );
+        let colours = self.appearance.texture.val();
+        let loss = l1.clone() * w.l1
+            + structure.clone() * w.structure
+            + symmetry(&colours) * w.symmetry
+            + smoothness(&colours) * w.smoothness;
+
+        let report = StepReport {
+            step: self.step + 1,
+            loss: read_scalar(loss.clone())?,
+            l1: read_scalar(l1)?,
+            structure: read_scalar(structure)?,
+        };
+        anyhow::ensure!(
+            report.loss.is_finite(),
+            "the inversion diverged at step {} (loss {})",
+            report.step,
+            report.loss
+        );
+        self.last_render = read(rgb.reshape([-1]))?;
+
+        let mut grads = loss.backward();
+        let appearance_grads = GradientsParams::from_module(&mut grads, &self.appearance);
+        let head_grads = GradientsParams::from_module(&mut grads, &self.head);
+        self.appearance = self.appearance_adam.step(
+            self.settings.learning_rate,
+            self.appearance.clone(),
+            appearance_grads,
+        );
+        self.head = self.head_adam.step(
+            self.settings.decoder_learning_rate,
+            self.head.clone(),
+            head_grads,
+        );
+        self.step += 1;
+        Ok(report)
+    }
+
+    /// The training view as of the last step (the live preview), or `None` before the first.
+    pub fn preview(&self) -> Option<image::RgbImage> {
+        let n = self.settings.resolution;
+        (self.last_render.len() == 3 * n * n).then(|| rgb_image(&self.last_render, n))
+    }
+
+    /// The avatar as it stands.
+    pub fn avatar(&self, name: &str) -> anyhow::Result<Avatar> {
+        let (texture, static_planes, decoder) = self.assembled();
+        let array = |t: Tensor<1>, shape: Vec<usize>| -> anyhow::Result<Array> {
+            Ok(Array {
+                shape,
+                data: read(t)?,
+            })
+        };
+        let (ts, ss) = (texture.dims().to_vec(), static_planes.dims().to_vec());
+        let (w0s, w1s) = (decoder.w0.dims().to_vec(), decoder.w1.dims().to_vec());
+        let (b0s, b1s) = (decoder.b0.dims().to_vec(), decoder.b1.dims().to_vec());
+        let layout = self.scene.rasterizer.layout.clone();
+        Ok(Avatar {
+            name: name.to_string(),
+            rig: RigRef::Default,
+            source: SourceState {
+                params: self.fit.params.clone(),
+                camera: self.fit.camera,
+            },
+            texture: array(texture.reshape([-1]), ts)?,
+            static_planes: array(static_planes.reshape([-1]), ss)?,
+            decoder: vec![
+                (
+                    "decoder.net.0.weight".into(),
+                    array(decoder.w0.reshape([-1]), w0s)?,
+                ),
+                ("decoder.net.0.bias".into(), array(decoder.b0, b0s)?),
+                (
+                    "decoder.net.2.weight".into(),
+                    array(decoder.w1.reshape([-1]), w1s)?,
+                ),
+                ("decoder.net.2.bias".into(), array(decoder.b1, b1s)?),
+            ],
+            plane_axes: crate::avatar::plane_axes_for(layout.plane_axes),
+            layout,
+            generator: None,
+            styles: None,
+        })
+    }
+}
+
+impl Scene {
+    fn new(
+        gpu: &Gpu,
+        rig: &Rig,
+        fit: &Fit,
+        target: &Target,
+        start: &Avatar,
+        settings: &OptimiseSettings,
+        device: &Device,
+    ) -> anyhow::Result<Self> {
+        let (resolved, _) = fit.params.resolve(rig)?;
+        let vertices: Vec<f32> = skin(rig, &resolved)
+            .vertices
+            .iter()
+            .flatten()
+            .map(|&v| v as f32)
+            .collect();
+        let count = vertices.len() / 3;
+        // Rasterize and march once on the plain device: the geometry does not change.
+        let plain_device = &gpu.burn;
+        let plain =
+            TriplaneRasterizer::new(rig, start.layout.clone(), RASTER_RESOLUTION, plain_device);
+        let raster = plain.rasterize(Tensor::from_data(
+            TensorData::new(vertices, [count, 3]),
+            plain_device,
+        ));
+        let view_alphas = plain.fill(plain.mask_alpha(&raster));
+        let (renderings, _) = plain.sample(&raster, tensor(&start.texture, plain_device));
+        let (planes, _) = plain.blend(
+            renderings,
+            view_alphas.clone(),
+            tensor(&start.static_planes, plain_device),
+        );
+        let projection =
+            PlaneProjection::from_plane_axes(&start.plane_axes).map_err(anyhow::Error::msg)?;
+        let named = start
+            .decoder
+            .iter()
+            .map(|(k, a)| (k.clone(), (a.shape.clone(), a.data.clone())))
+            .collect();
+        let decoder = OsgDecoder::from_named(&named, plain_device).map_err(anyhow::Error::msg)?;
+        let n = target.size;
+        let camera = CameraLabel::from_eg3d(&fit.camera.eg3d_label());
+        let (ray_start, ray_end) = fit.camera.ray_bounds();
+        let render = RenderSettings {
+            resolution: n,
+            depth_samples: MARCH_SAMPLES,
+            importance_samples: MARCH_SAMPLES,
+            ray_start,
+            ray_end,
+            box_warp: 1.0,
+        };
+        let marched = render_reference(
+            planes,
+            &projection.tensor(plain_device),
+            &decoder,
+            &camera,
+            &render,
+            Randomness::Deterministic,
+            RAY_CHUNK,
+        );
+        let (depths, weights) = marched
+            .samples
+            .ok_or_else(|| anyhow::anyhow!("the reference march kept no samples"))?;
+        let rays = FrozenRays::new(
+            &camera,
+            n,
+            &read(depths.reshape([-1]))?,
+            &read(weights.reshape([-1]))?,
+            settings.samples,
+            render.box_warp,
+            device,
+        );
+        let mask = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [n, n]), device);
+        Ok(Self {
+            rasterizer: TriplaneRasterizer::new(
+                rig,
+                start.layout.clone(),
+                RASTER_RESOLUTION,
+                device,
+            ),
+            raster: Tensor::from_data(raster.into_data(), device),
+            view_alphas: Tensor::from_data(view_alphas.into_data(), device),
+            projection: projection.tensor(device),
+            rays,
+            target: Tensor::from_data(TensorData::new(target.rgb.clone(), [3, n, n]), device),
+            face_mask: mask(&target.face_mask),
+        })
+    }
+}
+
+fn tensor<const D: usize>(a: &Array, device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(a.data.clone(), a.shape.clone()), device)
+}
+
+fn read(t: Tensor<1>) -> anyhow::Result<Vec<f32>> {
+    t.inner()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading a tensor back: {e:?}"))
+}
+
+fn read_scalar(t: Tensor<1>) -> anyhow::Result<f64> {
+    Ok(f64::from(read(t)?[0]))
+}
+
+/// Scales the decoder's density head (σ's row of the second layer, and its bias).
+fn sharpen_surface(avatar: &mut Avatar, factor: f32) {
+    for (name, array) in &mut avatar.decoder {
+        match name.as_str() {
+            "decoder.net.2.weight" => {
+                let hidden = array.shape[1];
+                array.data[..hidden].iter_mut().for_each(|w| *w *= factor);
+            }
+            "decoder.net.2.bias" => array.data[0] *= factor,
+            _ => {}
+        }
+    }
+}
+
+/// The painted avatar's static planes (uniform per channel) at `size`².
+fn uniform_static_planes(planes: &Array, size: usize) -> Array {
+    let [k, c, h, w] = [0, 1, 2, 3].map(|i| planes.shape[i]);
+    let data = (0..k * c)
+        .flat_map(|plane| std::iter::repeat_n(planes.data[plane * h * w], size * size))
+        .collect();
+    Array {
+        shape: vec![k, c, size, size],
+        data,
+    }
+}
+
+/// Mean |T − mirror(T)| with u ↔ 1 − u.
+fn symmetry(texture: &Tensor<3>) -> Tensor<1> {
+    (texture.clone() - texture.clone().flip([2])).abs().mean()
+}
+
+/// Mean absolute difference of neighbouring texels.
+fn smoothness(texture: &Tensor<3>) -> Tensor<1> {
+    let [_, h, w] = texture.dims();
+    let across = texture.clone().narrow(2, 1, w - 1) - texture.clone().narrow(2, 0, w - 1);
+    let down = texture.clone().narrow(1, 1, h - 1) - texture.clone().narrow(1, 0, h - 1);
+    across.abs().mean() + down.abs().mean()
+}

@@ -1,0 +1,101 @@
+//! The whole inversion, for the CLI and the viewer: portrait → face and landmarks → FFHQ
+//! crop → rig and camera fit → target → optimisation → avatar.
+
+use std::time::{Duration, Instant};
+
+use super::align::Crop;
+use super::face::FaceModels;
+use super::fit::{Fit, fit};
+use super::optimise::{OptimiseSettings, Optimiser, StepReport};
+use super::target::Target;
+use crate::avatar::Avatar;
+use crate::gpu::Gpu;
+use crate::rig::Rig;
+
+/// A portrait with its face found and the rig fitted to it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub portrait: image::RgbImage,
+    pub crop: Crop,
+    pub fit: Fit,
+    /// The 468 landmarks in normalised crop coordinates (0…1, y down).
+    pub landmarks: Vec<[f64; 2]>,
+    /// How many faces the detector found (the largest is used).
+    pub faces_found: usize,
+}
+
+impl Prepared {
+    pub fn new(portrait: image::RgbImage, rig: &Rig, models: &FaceModels) -> anyhow::Result<Self> {
+        let face = models.find_face(&portrait)?;
+        let crop = Crop::from_landmarks(&face.landmarks.points);
+        // Landmarks are pixel-index coordinates: centres at +½.
+        let landmarks: Vec<[f64; 2]> = face
+            .landmarks
+            .points
+            .iter()
+            .map(|p| crop.to_output(1, [f64::from(p[0]) + 0.5, f64::from(p[1]) + 0.5]))
+            .collect();
+        let fit = fit(rig, &landmarks)?;
+        Ok(Self {
+            portrait,
+            crop,
+            fit,
+            landmarks,
+            faces_found: face.faces_found,
+        })
+    }
+
+    /// The portrait in the fitted camera's framing at `size`², with its masks.
+    pub fn target(&self, size: usize) -> Target {
+        Target::new(&self.portrait, &self.crop, &self.fit, &self.landmarks, size)
+    }
+}
+
+/// The user stopped the inversion.
+#[derive(Debug, thiserror::Error)]
+#[error("the inversion was cancelled")]
+pub struct Cancelled;
+
+/// Where a running inversion stands.
+pub struct Progress<'a> {
+    pub report: StepReport,
+    pub total_steps: usize,
+    pub elapsed: Duration,
+    pub optimiser: &'a Optimiser,
+}
+
+impl Progress<'_> {
+    /// The remaining time at the mean pace so far.
+    pub fn time_left(&self) -> Duration {
+        let done = self.report.step.max(1) as u32;
+        self.elapsed / done * (self.total_steps - self.report.step) as u32
+    }
+}
+
+/// Optimises an avatar for `prepared`. `on_step` sees every step and returns `false` to
+/// cancel (then the result is `Err(Cancelled)`).
+pub fn invert(
+    gpu: &Gpu,
+    rig: &Rig,
+    prepared: &Prepared,
+    settings: OptimiseSettings,
+    name: &str,
+    mut on_step: impl FnMut(&Progress) -> bool,
+) -> anyhow::Result<Avatar> {
+    let target = prepared.target(settings.resolution);
+    let mut optimiser = Optimiser::new(gpu, rig, &prepared.fit, &target, settings)?;
+    let started = Instant::now();
+    for _ in 0..settings.steps {
+        let report = optimiser.step()?;
+        let progress = Progress {
+            report,
+            total_steps: settings.steps,
+            elapsed: started.elapsed(),
+            optimiser: &optimiser,
+        };
+        if !on_step(&progress) {
+            return Err(Cancelled.into());
+        }
+    }
+    optimiser.avatar(name)
+}
