@@ -62,18 +62,29 @@ pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Resu
     .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
 }
 
-/// The rig and avatar the viewer opens on. Until the inverted default avatar exists, the
-/// painted test avatar stands in, and the window says so.
+/// The rig and avatar the viewer opens on: the embedded default avatar (the painted test
+/// avatar, with a notice, should it ever fail to load).
 pub fn startup_avatar() -> (Arc<Rig>, Avatar, AvatarSource) {
     let rig = default_rig::embedded();
-    let avatar = painted_avatar(&rig, RigRef::Default);
-    let source = AvatarSource {
-        label: "painted test avatar (default rig)".into(),
-        notice: Some(
-            "No default avatar yet: this is the painted test avatar — the rig's colours as a \
-             volume, rendered by the neural pipeline. Open an avatar file in the panel."
-                .into(),
+    match crate::avatar::default::embedded() {
+        Ok(avatar) => (
+            rig,
+            avatar,
+            AvatarSource {
+                label: "default avatar (the astronaut portrait, inverted)".into(),
+                notice: None,
+            },
         ),
-    };
-    (rig, avatar, source)
+        Err(e) => {
+            let avatar = painted_avatar(&rig, RigRef::Default);
+            let source = AvatarSource {
+                label: "painted test avatar (default rig)".into(),
+                notice: Some(format!(
+                    "The default avatar did not load ({e}); this is the painted test avatar. \
+                     Open an avatar file in the panel."
+                )),
+            };
+            (rig, avatar, source)
+        }
+    }
 }

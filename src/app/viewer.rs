@@ -87,13 +87,18 @@ impl ViewerApp {
             .map(Settings::load)
             .unwrap_or_default();
         let repaint = ctx.clone();
+        // Open on the avatar's own expression (its portrait's); the identity is the avatar's.
+        let params = RigParams {
+            identity: Default::default(),
+            ..avatar.source.params.clone()
+        };
         Self {
             adapter: gpu.describe(),
             adapter_is_cpu: gpu.is_cpu(),
             worker: Worker::start(gpu, rig.clone(), avatar, move || repaint.request_repaint()),
             rig,
             source,
-            params: RigParams::default(),
+            params,
             settings,
             settings_path,
             settings_dirty: false,

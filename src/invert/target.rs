@@ -38,7 +38,7 @@ impl Target {
         Self {
             size,
             rgb: reframe(portrait, crop, fit, size),
-            face_mask: fill_polygon(&convex_hull(&landmarks), size),
+            face_mask: face_mask(&landmarks, size),
             landmarks,
         }
     }
@@ -89,6 +89,12 @@ fn reframe(portrait: &image::RgbImage, crop: &Crop, fit: &Fit, size: usize) -> V
         }
     }
     rgb
+}
+
+/// `[N, N]`: 1 where a pixel centre lies inside the convex hull of `points` (normalised
+/// coordinates), the face region of a set of landmarks.
+pub fn face_mask(points: &[[f64; 2]], size: usize) -> Vec<f32> {
+    fill_polygon(&convex_hull(points), size)
 }
 
 /// Andrew's monotone chain, counter-clockwise in a y-down frame's arithmetic.

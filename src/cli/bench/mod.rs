@@ -2,6 +2,7 @@
 //! the same run, printed as milliseconds per frame and ratios.
 
 mod fadm;
+mod invert;
 mod raster;
 mod render;
 mod skinning;
@@ -34,6 +35,12 @@ pub struct BenchArgs {
     /// Full-frame resolutions for the viewer step.
     #[arg(long, value_delimiter = ',', default_values_t = [64, 128])]
     pub viewer_sizes: Vec<usize>,
+    /// Optimisation resolutions N for the invert step.
+    #[arg(long, value_delimiter = ',', default_values_t = [64, 128])]
+    pub invert_sizes: Vec<usize>,
+    /// Optimisation steps timed per N in the invert step (after the first).
+    #[arg(long, default_value_t = 5)]
+    pub invert_steps: usize,
     /// U-Net width (inner channels) for the fadm step; the official model has 64.
     #[arg(long, default_value_t = 64)]
     pub fadm_width: usize,
@@ -58,6 +65,9 @@ pub enum Step {
     Render,
     /// The viewer's frames per second while orbiting and while moving a slider.
     Viewer,
+    /// The inversion's optimisation on the astronaut portrait: ms per step at each of
+    /// `--invert-sizes`. Minutes on a CPU device, so not in the default list.
+    Invert,
     /// FADM refinement at the official width (random weights): ms per step and per preset.
     /// Minutes on a CPU device, so not in the default list.
     Fadm,
@@ -95,6 +105,7 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
             Step::Render => render::run(&gpu, &args.neural_sizes, slow_frames)?,
             Step::Viewer => viewer::run(&gpu, &args.viewer_sizes, slow_frames)?,
             Step::Fadm => fadm::run(&gpu, args)?,
+            Step::Invert => invert::run(&gpu, &args.invert_sizes, args.invert_steps.max(1))?,
         }
     }
     Ok(())

@@ -1,0 +1,371 @@
+//! The inversion end to end: its losses, the frozen-ray compositing against the full march,
+//! a short inversion (CI runs the pipeline, not the full optimisation), the command line on
+//! good and bad input, and the quality of the committed default avatar at N = 128.
+
+mod common;
+
+use std::sync::{Arc, OnceLock};
+
+use burn::tensor::{Tensor, TensorData};
+use neuralhead::avatar::default;
+use neuralhead::avatar::file::{self, Precision};
+use neuralhead::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
+use neuralhead::invert::face::FaceModels;
+use neuralhead::invert::fit::project;
+use neuralhead::invert::frozen_rays::FrozenRays;
+use neuralhead::invert::losses::{masked_l1, masked_psnr, masked_structure};
+use neuralhead::invert::optimise::OptimiseSettings;
+use neuralhead::invert::run::{Prepared, invert};
+use neuralhead::invert::target::face_mask;
+use neuralhead::render::camera::OrbitCamera;
+use neuralhead::render::rays::CameraLabel;
+use neuralhead::render::triplane::PlaneProjection;
+use neuralhead::render::volume::{Randomness, RenderSettings, render_reference};
+use neuralhead::rig::skin_cpu::skin;
+use neuralhead::rig::{Rig, default_rig};
+
+/// The quality the issue asks of the default avatar.
+const MIN_PSNR: f64 = 25.0;
+const MAX_LANDMARK_ERROR: f64 = 0.03;
+const MIN_SIDE_OPACITY: f64 = 0.95;
+const N: usize = 128;
+
+fn rig() -> Arc<Rig> {
+    static RIG: OnceLock<Arc<Rig>> = OnceLock::new();
+    RIG.get_or_init(default_rig::embedded).clone()
+}
+
+fn models() -> &'static FaceModels {
+    static MODELS: OnceLock<FaceModels> = OnceLock::new();
+    MODELS.get_or_init(|| FaceModels::embedded().unwrap())
+}
+
+/// The astronaut with its face found and the rig fitted (as the default avatar was made).
+fn astronaut() -> &'static Prepared {
+    static PREPARED: OnceLock<Prepared> = OnceLock::new();
+    PREPARED.get_or_init(|| {
+        let image = image::open("assets/astronaut.png").unwrap().to_rgb8();
+        Prepared::new(image, &rig(), models()).unwrap()
+    })
+}
+
+/// The default avatar rendered at N from `camera` at its own expression: RGB `[3, N, N]` in
+/// −1…1 and the opacity `[N, N]`.
+fn render_default(camera: &OrbitCamera) -> (Vec<f32>, Vec<f32>) {
+    let avatar = default::embedded().unwrap();
+    let gpu = common::gpu();
+    let mut pipeline = FramePipeline::new(gpu, rig(), &avatar, RASTER_RESOLUTION).unwrap();
+    let options = FrameOptions {
+        resolution: N,
+        ..Default::default()
+    };
+    let frame = pipeline
+        .render(&avatar.source.params, camera, &options)
+        .unwrap();
+    (frame.features[..3 * N * N].to_vec(), frame.opacity)
+}
+
+fn to_image(rgb: &[f32], n: usize) -> image::RgbImage {
+    neuralhead::invert::target::rgb_image(rgb, n)
+}
+
+#[test]
+fn ssim_is_one_for_equal_images_and_lower_with_noise() {
+    let gpu = common::gpu();
+    let mut rng = common::rng("ssim");
+    let n = 32;
+    let values = common::uniform(&mut rng, 3 * n * n);
+    let noisy: Vec<f32> = values
+        .iter()
+        .zip(common::uniform(&mut rng, 3 * n * n))
+        .map(|(v, e)| v + 0.3 * e)
+        .collect();
+    let image = |v: &[f32]| {
+        Tensor::<3>::from_data(TensorData::new(v.to_vec(), [3, n, n]), &gpu.burn) * 0.5 + 0.5
+    };
+    let mask = Tensor::<2>::ones([n, n], &gpu.burn);
+    let scalar = |t: Tensor<1>| common::to_vec(t)[0];
+    let same = scalar(masked_structure(image(&values), image(&values), &mask));
+    let different = scalar(masked_structure(image(&values), image(&noisy), &mask));
+    let l1 = scalar(masked_l1(image(&values), image(&noisy), &mask));
+    eprintln!("1 − SSIM: same {same:.2e}, noisy {different:.3}; L1 {l1:.3}");
+    assert!(same.abs() < 1e-4, "1 − SSIM of an image with itself: {same}");
+    assert!(different > 0.02, "1 − SSIM with noise: {different}");
+    assert!((0.02..0.2).contains(&l1), "L1 {l1}");
+}
+
+/// The optimisation composites a few merged samples per ray; the full reference march of the
+/// same planes gives the same colours.
+#[test]
+fn frozen_rays_match_the_full_march() {
+    let gpu = common::gpu();
+    let avatar = default::embedded().unwrap();
+    let mut pipeline = FramePipeline::new(gpu, rig(), &avatar, RASTER_RESOLUTION).unwrap();
+    let planes = pipeline.planes(&avatar.source.params).unwrap();
+    let n = 48;
+    let camera = avatar.source.camera;
+    let (ray_start, ray_end) = camera.ray_bounds();
+    let settings = RenderSettings {
+        resolution: n,
+        ray_start,
+        ray_end,
+        ..Default::default()
+    };
+    let projection = PlaneProjection::from_plane_axes(&avatar.plane_axes)
+        .unwrap()
+        .tensor(&gpu.burn);
+    let named = avatar
+        .decoder
+        .iter()
+        .map(|(k, a)| (k.clone(), (a.shape.clone(), a.data.clone())))
+        .collect();
+    let decoder =
+        neuralhead::render::decoder::OsgDecoder::from_named(&named, &gpu.burn).unwrap();
+    let label = CameraLabel::from_eg3d(&camera.eg3d_label());
+    let marched = render_reference(
+        planes.clone(),
+        &projection,
+        &decoder,
+        &label,
+        &settings,
+        Randomness::Deterministic,
+        1024,
+    );
+    let full = common::to_vec(marched.features.clone().narrow(0, 0, 3).reshape([-1]));
+    let (depths, weights) = marched.samples.unwrap();
+    let frozen = FrozenRays::new(
+        &label,
+        n,
+        &common::to_vec(depths.reshape([-1]))
+            .iter()
+            .map(|&x| x as f32)
+            .collect::<Vec<_>>(),
+        &common::to_vec(weights.reshape([-1]))
+            .iter()
+            .map(|&x| x as f32)
+            .collect::<Vec<_>>(),
+        OptimiseSettings::default().samples,
+        settings.box_warp,
+        &gpu.burn,
+    );
+    let composite = common::to_vec(
+        frozen
+            .composite(planes, &projection, &decoder)
+            .narrow(0, 0, 3)
+            .reshape([-1]),
+    );
+    let errors: Vec<f64> = full
+        .iter()
+        .zip(&composite)
+        .map(|(a, b)| (a - b).abs())
+        .collect();
+    let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+    let max = errors.iter().cloned().fold(0.0, f64::max);
+    eprintln!("frozen rays vs full march: mean |Δ| {mean:.4}, max {max:.4} (RGB in −1…1)");
+    assert!(mean < 0.01 && max < 0.25, "mean {mean}, max {max}");
+}
+
+/// What CI runs: a few steps at a small N, through the same code as the full inversion.
+#[test]
+fn a_short_inversion_lowers_the_loss_and_makes_a_valid_avatar() {
+    let gpu = common::gpu();
+    let settings = OptimiseSettings {
+        resolution: 32,
+        steps: 4,
+        ..Default::default()
+    };
+    let mut losses = Vec::new();
+    let mut previews = 0;
+    let avatar = invert(gpu, &rig(), astronaut(), settings, "short", |p| {
+        losses.push(p.report.loss);
+        previews += usize::from(p.optimiser.preview().is_some());
+        true
+    })
+    .unwrap();
+    eprintln!("losses {losses:?}");
+    assert_eq!(losses.len(), 4);
+    assert_eq!(previews, 4);
+    assert!(losses[3] < losses[0], "the loss did not fall: {losses:?}");
+    assert_eq!(avatar.source.camera, astronaut().fit.camera);
+    let bytes = file::to_bytes_as(&avatar, Precision::F16).unwrap();
+    let back = file::from_bytes(&bytes, "short inversion").unwrap();
+    assert_eq!(back.texture.shape, avatar.texture.shape);
+    let worst = back
+        .texture
+        .data
+        .iter()
+        .zip(&avatar.texture.data)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "f16 storage changed a texel by {worst}");
+}
+
+/// Cancelling stops at once and returns no avatar.
+#[test]
+fn a_cancelled_inversion_returns_no_avatar() {
+    let gpu = common::gpu();
+    let settings = OptimiseSettings {
+        resolution: 16,
+        steps: 50,
+        ..Default::default()
+    };
+    let mut steps = 0;
+    let result = invert(gpu, &rig(), astronaut(), settings, "cancelled", |_| {
+        steps += 1;
+        steps < 2
+    });
+    let error = result.err().expect("cancelled");
+    assert!(error.is::<neuralhead::invert::run::Cancelled>(), "{error:#}");
+    assert_eq!(steps, 2);
+}
+
+/// On the training view, the render matches the portrait (in the fitted framing) inside the
+/// face mask.
+#[test]
+fn the_default_avatar_reproduces_its_portrait() {
+    let prepared = astronaut();
+    let target = prepared.target(N);
+    let (rgb, _) = render_default(&prepared.fit.camera);
+    let psnr = masked_psnr(&rgb, &target.rgb, &target.face_mask);
+    eprintln!("default avatar: PSNR {psnr:.2} dB inside the face mask at N = {N}");
+    assert!(psnr >= MIN_PSNR, "PSNR {psnr:.2} dB < {MIN_PSNR} dB");
+}
+
+/// The face landmark model finds the portrait's landmarks again on the render.
+#[test]
+fn landmarks_are_found_again_on_the_default_avatar() {
+    let prepared = astronaut();
+    let target = prepared.target(N);
+    let (rgb, _) = render_default(&prepared.fit.camera);
+    // The detector wants more pixels than N: upscale smoothly.
+    let scale = 4;
+    let side = (N * scale) as u32;
+    let render = image::imageops::resize(
+        &to_image(&rgb, N),
+        side,
+        side,
+        image::imageops::FilterType::CatmullRom,
+    );
+    let face = models().find_face(&render).expect("a face on the render");
+    let found: Vec<[f64; 2]> = face
+        .landmarks
+        .points
+        .iter()
+        .map(|p| [(f64::from(p[0]) + 0.5) / f64::from(side), (f64::from(p[1]) + 0.5) / f64::from(side)])
+        .collect();
+    let wanted = &target.landmarks;
+    let iod = distance(wanted[33], wanted[263]);
+    let error = found
+        .iter()
+        .zip(wanted)
+        .map(|(a, b)| distance(*a, *b))
+        .sum::<f64>()
+        / wanted.len() as f64
+        / iod;
+    eprintln!("landmarks on the render: mean error {:.2}% of the eye distance", error * 100.0);
+    assert!(error < MAX_LANDMARK_ERROR, "landmark error {error}");
+}
+
+/// ±20° of yaw from the training view: finite colours and an opaque face.
+#[test]
+fn the_default_avatar_holds_up_at_twenty_degrees_of_yaw() {
+    let prepared = astronaut();
+    let rig = rig();
+    let (resolved, _) = prepared.fit.params.resolve(&rig).unwrap();
+    let vertices = skin(&rig, &resolved).vertices;
+    for degrees in [-20.0f64, 20.0] {
+        let camera = OrbitCamera {
+            yaw: prepared.fit.camera.yaw + degrees.to_radians(),
+            ..prepared.fit.camera
+        };
+        let (rgb, opacity) = render_default(&camera);
+        assert!(rgb.iter().chain(&opacity).all(|v| v.is_finite()), "NaN at {degrees}°");
+        // The face region: the hull of the rig's 468 landmark vertices seen from this camera.
+        let mask = face_mask(&project(&camera, &vertices[..468]), N);
+        let over = |mask: &[f32]| -> Vec<f64> {
+            opacity
+                .iter()
+                .zip(mask)
+                .filter(|(_, m)| **m > 0.5)
+                .map(|(o, _)| f64::from(*o))
+                .collect()
+        };
+        let face = over(&mask);
+        let mean = face.iter().sum::<f64>() / face.len() as f64;
+        // Holes: transparent pixels away from the outline (2 px in), where edges do not count.
+        let interior = over(&erode(&mask, N, 2));
+        let holes = interior.iter().filter(|&&o| o < 0.5).count();
+        eprintln!(
+            "yaw {degrees:+}°: mean opacity {mean:.4} over {} face pixels; {holes} of {} interior pixels below 0.5",
+            face.len(),
+            interior.len()
+        );
+        assert!(mean > MIN_SIDE_OPACITY, "opacity {mean} at {degrees}°");
+        assert_eq!(holes, 0, "holes at {degrees}°");
+    }
+}
+
+#[test]
+fn the_command_line_inverts_and_refuses_bad_input_without_overwriting() {
+    let dir = std::env::temp_dir().join(format!("neuralhead-invert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("me.safetensors");
+    let run = |portrait: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "invert".to_string(),
+            portrait.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        std::process::Command::new(env!("CARGO_BIN_EXE_neuralhead"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let ok = run(
+        std::path::Path::new("assets/astronaut.png"),
+        &["--steps", "2", "--resolution", "16", "--precision", "f16"],
+    );
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "{stderr}");
+    assert!(stderr.contains("fitted: yaw"), "{stderr}");
+    let avatar = file::load(&out).unwrap();
+    assert_eq!(avatar.source.camera, astronaut().fit.camera);
+    let saved = std::fs::read(&out).unwrap();
+
+    // No face: a message that says so; the avatar written before is untouched.
+    let gradient = dir.join("gradient.png");
+    image::RgbImage::from_fn(300, 200, |x, y| image::Rgb([x as u8, y as u8, 90]))
+        .save(&gradient)
+        .unwrap();
+    let not_text = dir.join("notes.png");
+    std::fs::write(&not_text, "not an image").unwrap();
+    for (portrait, expected) in [(&gradient, "no face found"), (&not_text, "")] {
+        let failed = run(portrait, &["--steps", "1", "--resolution", "16"]);
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(!failed.status.success());
+        assert!(stderr.contains(expected) && !stderr.contains("panicked"), "{stderr}");
+        assert_eq!(std::fs::read(&out).unwrap(), saved, "{} overwrote the avatar", portrait.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn distance(a: [f64; 2], b: [f64; 2]) -> f64 {
+    (a[0] - b[0]).hypot(a[1] - b[1])
+}
+
+/// The pixels of `mask` (`[n, n]`) whose whole (2r + 1)² neighbourhood is in the mask.
+fn erode(mask: &[f32], n: usize, r: usize) -> Vec<f32> {
+    (0..n * n)
+        .map(|p| {
+            let (y, x) = (p / n, p % n);
+            let inside = y >= r
+                && x >= r
+                && y + r < n
+                && x + r < n
+                && (y - r..=y + r).all(|j| (x - r..=x + r).all(|i| mask[j * n + i] > 0.5));
+            f32::from(u8::from(inside))
+        })
+        .collect()
+}
