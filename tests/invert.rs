@@ -89,7 +89,10 @@ fn ssim_is_one_for_equal_images_and_lower_with_noise() {
     let different = scalar(masked_structure(image(&values), image(&noisy), &mask));
     let l1 = scalar(masked_l1(image(&values), image(&noisy), &mask));
     eprintln!("1 − SSIM: same {same:.2e}, noisy {different:.3}; L1 {l1:.3}");
-    assert!(same.abs() < 1e-4, "1 − SSIM of an image with itself: {same}");
+    assert!(
+        same.abs() < 1e-4,
+        "1 − SSIM of an image with itself: {same}"
+    );
     assert!(different > 0.02, "1 − SSIM with noise: {different}");
     assert!((0.02..0.2).contains(&l1), "L1 {l1}");
 }
@@ -119,8 +122,7 @@ fn frozen_rays_match_the_full_march() {
         .iter()
         .map(|(k, a)| (k.clone(), (a.shape.clone(), a.data.clone())))
         .collect();
-    let decoder =
-        neuralhead::render::decoder::OsgDecoder::from_named(&named, &gpu.burn).unwrap();
+    let decoder = neuralhead::render::decoder::OsgDecoder::from_named(&named, &gpu.burn).unwrap();
     let label = CameraLabel::from_eg3d(&camera.eg3d_label());
     let marched = render_reference(
         planes.clone(),
@@ -215,7 +217,10 @@ fn a_cancelled_inversion_returns_no_avatar() {
         steps < 2
     });
     let error = result.err().expect("cancelled");
-    assert!(error.is::<neuralhead::invert::run::Cancelled>(), "{error:#}");
+    assert!(
+        error.is::<neuralhead::invert::run::Cancelled>(),
+        "{error:#}"
+    );
     assert_eq!(steps, 2);
 }
 
@@ -251,7 +256,12 @@ fn landmarks_are_found_again_on_the_default_avatar() {
         .landmarks
         .points
         .iter()
-        .map(|p| [(f64::from(p[0]) + 0.5) / f64::from(side), (f64::from(p[1]) + 0.5) / f64::from(side)])
+        .map(|p| {
+            [
+                (f64::from(p[0]) + 0.5) / f64::from(side),
+                (f64::from(p[1]) + 0.5) / f64::from(side),
+            ]
+        })
         .collect();
     let wanted = &target.landmarks;
     let iod = distance(wanted[33], wanted[263]);
@@ -262,7 +272,10 @@ fn landmarks_are_found_again_on_the_default_avatar() {
         .sum::<f64>()
         / wanted.len() as f64
         / iod;
-    eprintln!("landmarks on the render: mean error {:.2}% of the eye distance", error * 100.0);
+    eprintln!(
+        "landmarks on the render: mean error {:.2}% of the eye distance",
+        error * 100.0
+    );
     assert!(error < MAX_LANDMARK_ERROR, "landmark error {error}");
 }
 
@@ -279,7 +292,10 @@ fn the_default_avatar_holds_up_at_twenty_degrees_of_yaw() {
             ..prepared.fit.camera
         };
         let (rgb, opacity) = render_default(&camera);
-        assert!(rgb.iter().chain(&opacity).all(|v| v.is_finite()), "NaN at {degrees}°");
+        assert!(
+            rgb.iter().chain(&opacity).all(|v| v.is_finite()),
+            "NaN at {degrees}°"
+        );
         // The face region: the hull of the rig's 468 landmark vertices seen from this camera.
         let mask = face_mask(&project(&camera, &vertices[..468]), N);
         let over = |mask: &[f32]| -> Vec<f64> {
@@ -345,8 +361,16 @@ fn the_command_line_inverts_and_refuses_bad_input_without_overwriting() {
         let failed = run(portrait, &["--steps", "1", "--resolution", "16"]);
         let stderr = String::from_utf8_lossy(&failed.stderr);
         assert!(!failed.status.success());
-        assert!(stderr.contains(expected) && !stderr.contains("panicked"), "{stderr}");
-        assert_eq!(std::fs::read(&out).unwrap(), saved, "{} overwrote the avatar", portrait.display());
+        assert!(
+            stderr.contains(expected) && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            saved,
+            "{} overwrote the avatar",
+            portrait.display()
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
