@@ -216,7 +216,7 @@ fn a_cancelled_inversion_returns_no_avatar() {
         steps += 1;
         steps < 2
     });
-    let error = result.err().expect("cancelled");
+    let error = result.expect_err("cancelled");
     assert!(
         error.is::<neuralhead::invert::run::Cancelled>(),
         "{error:#}"
