@@ -18,8 +18,8 @@ use crate::rig::{Rig, RigKind, RigParams};
 const RANDOM_TEXTURE: usize = 256;
 const RANDOM_PLANES: usize = 64;
 
-/// `random` (a seeded test avatar), `painted` (the rig's colours as a visual-hull volume)
-/// or an avatar file, checked against the rig.
+/// `default` (the embedded default avatar), `random` (a seeded test avatar), `painted` (the
+/// rig's colours as a visual-hull volume) or an avatar file, checked against the rig.
 pub fn load_avatar(name: &str, rig: &Rig, rig_path: &str) -> anyhow::Result<Avatar> {
     let rig_ref = match rig.kind {
         RigKind::Default => RigRef::Default,
@@ -30,6 +30,11 @@ pub fn load_avatar(name: &str, rig: &Rig, rig_path: &str) -> anyhow::Result<Avat
     match name {
         "random" => return Ok(random_avatar(rig_ref, 0, RANDOM_TEXTURE, RANDOM_PLANES)),
         "painted" => return Ok(painted_avatar(rig, rig_ref)),
+        "default" => {
+            let avatar = crate::avatar::default::embedded()?;
+            file::check_rig(&avatar, rig, None)?;
+            return Ok(avatar);
+        }
         _ => {}
     }
     let avatar = file::load(Path::new(name))?;

@@ -43,8 +43,9 @@ pub struct RenderArgs {
     /// Raster resolution for `--view planes`.
     #[arg(long, default_value_t = 256)]
     pub raster_size: usize,
-    /// The avatar for the neural views: a file, `painted` (test avatar: the rig's colours as
-    /// a head-shaped volume) or `random` (test avatar: smooth random textures).
+    /// The avatar for the neural views: a file, `default` (the embedded default avatar),
+    /// `painted` (test avatar: the rig's colours as a head-shaped volume) or `random` (test
+    /// avatar: smooth random textures).
     #[arg(long, default_value = "painted")]
     pub avatar: String,
     /// Neural rendering resolution N (rays per side) for the neural views.

@@ -7,8 +7,6 @@ use std::sync::Arc;
 use burn::backend::{Backend, Dispatch};
 
 use super::Stopwatch;
-use crate::avatar::RigRef;
-use crate::avatar::painted::painted_avatar;
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
 use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
@@ -18,7 +16,7 @@ use crate::rig::{RigParams, default_rig};
 
 pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
     let rig = Arc::new(default_rig::embedded().as_ref().clone());
-    let avatar = painted_avatar(&rig, RigRef::Default);
+    let avatar = crate::avatar::default::embedded()?;
     let mut pipeline = FramePipeline::new(gpu, rig, &avatar, RASTER_RESOLUTION)?;
     let camera = OrbitCamera {
         yaw: 0.3,

@@ -6,8 +6,6 @@
 use std::sync::Arc;
 
 use super::Stopwatch;
-use crate::avatar::RigRef;
-use crate::avatar::painted::painted_avatar;
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION, read_frame};
 use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
@@ -16,7 +14,7 @@ use crate::rig::{RigParams, default_rig};
 
 pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
     let rig = Arc::new(default_rig::embedded().as_ref().clone());
-    let avatar = painted_avatar(&rig, RigRef::Default);
+    let avatar = crate::avatar::default::embedded()?;
     let mut pipeline = FramePipeline::new(gpu, rig, &avatar, RASTER_RESOLUTION)?;
     println!(
         "Viewer frames per second, default avatar (preview = N/2, ×0.5 samples while dragging)."
