@@ -117,12 +117,7 @@ fn frozen_rays_match_the_full_march() {
     let projection = PlaneProjection::from_plane_axes(&avatar.plane_axes)
         .unwrap()
         .tensor(&gpu.burn);
-    let named = avatar
-        .decoder
-        .iter()
-        .map(|(k, a)| (k.clone(), (a.shape.clone(), a.data.clone())))
-        .collect();
-    let decoder = neuralhead::render::decoder::OsgDecoder::from_named(&named, &gpu.burn).unwrap();
+    let decoder = avatar.osg_decoder(&gpu.burn).unwrap();
     let label = CameraLabel::from_eg3d(&camera.eg3d_label());
     let marched = render_reference(
         planes.clone(),

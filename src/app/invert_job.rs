@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use crate::avatar::{Avatar, SourceState, file};
 use crate::gpu::Gpu;
-use crate::invert::face::{FaceModels, portrait};
 use crate::invert::optimise::OptimiseSettings;
-use crate::invert::run::{Cancelled, Prepared, invert};
+use crate::invert::run::{Cancelled, Prepared, avatar_name, invert};
 use crate::rig::Rig;
 
 #[derive(Debug, Clone)]
@@ -56,19 +55,14 @@ pub fn run(
         report(InvertUpdate::Stage(
             "finding the face and fitting the rig".into(),
         ));
-        let (image, _) = portrait::load(&job.portrait)?;
-        let models = FaceModels::embedded()?;
-        let prepared = Prepared::new(image, rig, &models)?;
+        let prepared = Prepared::load(&job.portrait, rig)?;
         if prepared.faces_found > 1 {
             report(InvertUpdate::Stage(format!(
                 "{} faces found; using the largest",
                 prepared.faces_found
             )));
         }
-        let name = job
-            .portrait
-            .file_stem()
-            .map_or("avatar".into(), |s| s.to_string_lossy().into_owned());
+        let name = avatar_name(&job.portrait);
         let avatar = invert(gpu, rig, &prepared, job.settings, &name, |progress| {
             let r = progress.report;
             report(InvertUpdate::Step {

@@ -11,6 +11,7 @@ use super::invert_job::{InvertJob, InvertUpdate};
 use super::panel::labelled_field;
 use super::viewer::{AvatarSource, ViewerApp};
 use crate::invert::optimise::OptimiseSettings;
+use crate::invert::run::avatar_name;
 use crate::rig::RigParams;
 
 /// Steps offered by default in the window: a CPU adapter needs minutes per hundred.
@@ -230,9 +231,7 @@ impl ViewerApp {
 /// `<data dir>/neuralhead/avatars/<portrait name>.safetensors`, or beside the portrait when
 /// there is no data directory.
 fn avatar_path_for(portrait: &Path) -> PathBuf {
-    let stem = portrait
-        .file_stem()
-        .map_or("avatar".into(), |s| s.to_string_lossy().into_owned());
+    let stem = avatar_name(portrait);
     let folder = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))

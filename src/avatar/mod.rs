@@ -11,6 +11,7 @@ pub mod random;
 
 use crate::raster::layout::PlaneLayout;
 use crate::render::camera::OrbitCamera;
+use crate::render::decoder::OsgDecoder;
 use crate::rig::RigParams;
 
 /// Which rig an avatar's texture lives on.
@@ -67,6 +68,16 @@ pub struct Avatar {
 impl Avatar {
     pub fn channels(&self) -> usize {
         self.texture.shape[0]
+    }
+
+    /// The decoder on `device`; a missing or mis-shaped weight is reported by name.
+    pub fn osg_decoder(&self, device: &burn::tensor::Device) -> Result<OsgDecoder, String> {
+        let named = self
+            .decoder
+            .iter()
+            .map(|(k, a)| (k.clone(), (a.shape.clone(), a.data.clone())))
+            .collect();
+        OsgDecoder::from_named(&named, device)
     }
 }
 

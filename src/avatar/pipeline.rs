@@ -59,11 +59,6 @@ impl FramePipeline {
             );
         }
         let array = |a: &super::Array| TensorData::new(a.data.clone(), a.shape.clone());
-        let named = avatar
-            .decoder
-            .iter()
-            .map(|(k, a)| (k.clone(), (a.shape.clone(), a.data.clone())))
-            .collect();
         Ok(Self {
             rasterizer: TriplaneRasterizer::new(
                 &rig,
@@ -74,7 +69,7 @@ impl FramePipeline {
             skinner: GpuSkinner::new(rig, &resolved, device),
             texture: Tensor::from_data(array(&avatar.texture), device),
             static_planes: Tensor::from_data(array(&avatar.static_planes), device),
-            decoder: OsgDecoder::from_named(&named, device).map_err(anyhow::Error::msg)?,
+            decoder: avatar.osg_decoder(device).map_err(anyhow::Error::msg)?,
             projection: PlaneProjection::from_plane_axes(&avatar.plane_axes)
                 .map_err(anyhow::Error::msg)?,
             gpu: gpu.clone(),

@@ -9,10 +9,8 @@ use clap::Args;
 
 use crate::avatar::file::{self, Precision};
 use crate::gpu::{AdapterChoice, Gpu};
-use crate::invert::face::FaceModels;
-use crate::invert::face::portrait;
 use crate::invert::optimise::OptimiseSettings;
-use crate::invert::run::{Prepared, invert};
+use crate::invert::run::{Prepared, avatar_name, invert};
 use crate::rig::default_rig;
 
 #[derive(Args, Debug)]
@@ -52,10 +50,8 @@ pub fn run(adapter: &AdapterChoice, args: &InvertArgs) -> anyhow::Result<()> {
         (16..=512).contains(&args.resolution),
         "--resolution must be between 16 and 512"
     );
-    let (image, _) = portrait::load(&args.portrait)?;
     let rig = default_rig::embedded();
-    let models = FaceModels::embedded()?;
-    let prepared = Prepared::new(image, &rig, &models)
+    let prepared = Prepared::load(&args.portrait, &rig)
         .with_context(|| format!("inverting {}", args.portrait.display()))?;
     if prepared.faces_found > 1 {
         eprintln!("{} faces found; using the largest.", prepared.faces_found);
@@ -85,10 +81,7 @@ pub fn run(adapter: &AdapterChoice, args: &InvertArgs) -> anyhow::Result<()> {
     );
     let started = Instant::now();
     let mut last_render = None;
-    let name = args
-        .portrait
-        .file_stem()
-        .map_or("avatar".into(), |s| s.to_string_lossy().into_owned());
+    let name = avatar_name(&args.portrait);
     let avatar = invert(&gpu, &rig, &prepared, settings, &name, |progress| {
         let r = progress.report;
         let status = format!(

@@ -381,12 +381,9 @@ impl Scene {
         );
         let projection =
             PlaneProjection::from_plane_axes(&start.plane_axes).map_err(anyhow::Error::msg)?;
-        let named = start
-            .decoder
-            .iter()
-            .map(|(k, a)| (k.clone(), (a.shape.clone(), a.data.clone())))
-            .collect();
-        let decoder = OsgDecoder::from_named(&named, plain_device).map_err(anyhow::Error::msg)?;
+        let decoder = start
+            .osg_decoder(plain_device)
+            .map_err(anyhow::Error::msg)?;
         let n = target.size;
         let camera = CameraLabel::from_eg3d(&fit.camera.eg3d_label());
         let (ray_start, ray_end) = fit.camera.ray_bounds();

@@ -1,10 +1,11 @@
 //! The whole inversion, for the CLI and the viewer: portrait → face and landmarks → FFHQ
 //! crop → rig and camera fit → target → optimisation → avatar.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::align::Crop;
-use super::face::FaceModels;
+use super::face::{FaceModels, portrait};
 use super::fit::{Fit, fit};
 use super::optimise::{OptimiseSettings, Optimiser, StepReport};
 use super::target::Target;
@@ -45,10 +46,24 @@ impl Prepared {
         })
     }
 
+    /// Reads the portrait at `path` (upright, RGB, at most 2048 px) and prepares it with the
+    /// embedded face models.
+    pub fn load(path: &Path, rig: &Rig) -> anyhow::Result<Self> {
+        let (image, _) = portrait::load(path)?;
+        Self::new(image, rig, &FaceModels::embedded()?)
+    }
+
     /// The portrait in the fitted camera's framing at `size`², with its masks.
     pub fn target(&self, size: usize) -> Target {
         Target::new(&self.portrait, &self.crop, &self.fit, &self.landmarks, size)
     }
+}
+
+/// An avatar's name from its portrait's file name.
+pub fn avatar_name(portrait: &Path) -> String {
+    portrait
+        .file_stem()
+        .map_or("avatar".into(), |s| s.to_string_lossy().into_owned())
 }
 
 /// The user stopped the inversion.

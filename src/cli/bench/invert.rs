@@ -4,7 +4,6 @@
 
 use super::Stopwatch;
 use crate::gpu::Gpu;
-use crate::invert::face::FaceModels;
 use crate::invert::optimise::{OptimiseSettings, Optimiser};
 use crate::invert::run::Prepared;
 use crate::rig::default_rig;
@@ -14,10 +13,8 @@ const PORTRAIT: &str = "assets/astronaut.png";
 pub fn run(gpu: &Gpu, sizes: &[usize], steps: usize) -> anyhow::Result<()> {
     let rig = default_rig::embedded();
     let mut clock = Stopwatch::start();
-    let image = image::open(PORTRAIT)
-        .map_err(|e| anyhow::anyhow!("{PORTRAIT}: {e} (run the bench from the repository)"))?
-        .to_rgb8();
-    let prepared = Prepared::new(image, &rig, &FaceModels::embedded()?)?;
+    let prepared = Prepared::load(std::path::Path::new(PORTRAIT), &rig)
+        .map_err(|e| anyhow::anyhow!("{e:#} (run the bench from the repository)"))?;
     println!(
         "inversion of {PORTRAIT}: face, landmarks and rig fit {:.0} ms (CPU)",
         clock.lap()
