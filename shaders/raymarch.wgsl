@@ -1,23 +1,25 @@
-// The fused neural renderer, one invocation per ray, in two passes so that each stays small:
-//   pass 0 (`PASS == 0`): coarse samples (density only), MipRayMarcher2 weights and EG3D's
-//     importance resampling → the ray's merged, sorted sample depths [R, D + DI];
-//   pass 1: every sample decoded and composited on the fly → features [C, R], depth [R],
-//     weight sum [R], sampled range [R, 2].
-// Per-sample features never reach global memory. The reference is `render_reference` in
+// The fused neural renderer: one invocation per ray, one dispatch. Coarse samples (density
+// only), MipRayMarcher2 weights and EG3D's importance resampling give the ray's merged,
+// sorted sample depths; then every sample's density and the features where they count are
+// decoded and composited on the fly → features [C, R], depth [R], weight sum [R], sampled
+// range [R, 2]. Samples never reach global memory. The reference is `render_reference` in
 // src/render/volume.rs; tests hold the two equal.
 //
 // Loop budget: Mesa's llvmpipe (lavapipe) ends every loop of an invocation once 65535
 // iterations have run in total, silently. Features and hidden units are therefore vec4s
 // and the dot products are written out (dot32, dot64), so a sample costs about seventy
 // iterations, not thousands (with scalar loops the march stopped after ~29 samples).
+// The hidden layer is read from planes already multiplied by the decoder's first layer
+// (linear, like bilinear sampling), so a sample costs 12 texel reads and 64 softplus.
 
-@group(0) @binding(0) var<storage, read_write> planes: array<f32>;   // [3, C, H, W]
+// The planes through the decoder's first layer (see hidden_planes in src/render/fused.rs):
+// [3, H, W, HIDDEN / 4], each texel's 64 pre-activations contiguous.
+@group(0) @binding(0) var<storage, read_write> planes: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> decoder: array<f32>;  // w0 [64,32], b0 [64], w1 [33,64], b1 [33]
 @group(0) @binding(2) var<storage, read_write> frame: array<f32>;    // see FRAME_* below
-@group(0) @binding(3) var<storage, read_write> input: array<f32>;    // pass 0: draws [R, D + DI]; pass 1: depths [R, S]
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;   // pass 0: depths [R, S]; pass 1: the images
+@group(0) @binding(3) var<storage, read_write> draws: array<f32>;    // [R, D + DI]: jitter, then CDF draws (ascending)
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;   // the images
 
-const PASS: u32 = {{ pass }}u;
 const C: u32 = 32u;
 const HIDDEN: u32 = 64u;
 const PLANE_H: u32 = {{ plane_height }}u;
@@ -62,36 +64,31 @@ fn softplus4(x: vec4<f32>) -> vec4<f32> {
     return select(log(1.0 + exp(x)), x, x > vec4<f32>(20.0));
 }
 
-// Channels 4·c4 … 4·c4 + 3 of a plane texel.
-fn texel4(index: u32, c4: u32) -> vec4<f32> {
-    let stride = PLANE_H * PLANE_W;
-    let i = index + 4u * c4 * stride;
-    return vec4<f32>(planes[i], planes[i + stride], planes[i + 2u * stride], planes[i + 3u * stride]);
-}
-
 // Four consecutive decoder weights from `offset`.
 fn weights4(offset: u32) -> vec4<f32> {
     return weights[offset / 4u];
 }
 
-// features += w · the texel at `index` (all 32 channels).
+// hidden += w · the hidden-plane texel at `index` (all 64 pre-activations). Constant
+// indices keep `hidden` in registers.
 fn add_texel(index: u32, w: f32) {
-    features[0] += w * texel4(index, 0u);
-    features[1] += w * texel4(index, 1u);
-    features[2] += w * texel4(index, 2u);
-    features[3] += w * texel4(index, 3u);
-    features[4] += w * texel4(index, 4u);
-    features[5] += w * texel4(index, 5u);
-    features[6] += w * texel4(index, 6u);
-    features[7] += w * texel4(index, 7u);
-}
-
-// The 32 decoder weights from `offset` · features.
-fn dot32(offset: u32) -> f32 {
-    return dot(weights4(offset), features[0]) + dot(weights4(offset + 4u), features[1])
-        + dot(weights4(offset + 8u), features[2]) + dot(weights4(offset + 12u), features[3])
-        + dot(weights4(offset + 16u), features[4]) + dot(weights4(offset + 20u), features[5])
-        + dot(weights4(offset + 24u), features[6]) + dot(weights4(offset + 28u), features[7]);
+    let i = index * HIDDEN4;
+    hidden[0] += w * planes[i];
+    hidden[1] += w * planes[i + 1u];
+    hidden[2] += w * planes[i + 2u];
+    hidden[3] += w * planes[i + 3u];
+    hidden[4] += w * planes[i + 4u];
+    hidden[5] += w * planes[i + 5u];
+    hidden[6] += w * planes[i + 6u];
+    hidden[7] += w * planes[i + 7u];
+    hidden[8] += w * planes[i + 8u];
+    hidden[9] += w * planes[i + 9u];
+    hidden[10] += w * planes[i + 10u];
+    hidden[11] += w * planes[i + 11u];
+    hidden[12] += w * planes[i + 12u];
+    hidden[13] += w * planes[i + 13u];
+    hidden[14] += w * planes[i + 14u];
+    hidden[15] += w * planes[i + 15u];
 }
 
 // The 64 decoder weights from `offset` · hidden.
@@ -106,7 +103,8 @@ fn dot64(offset: u32) -> f32 {
         + dot(weights4(offset + 56u), hidden[14]) + dot(weights4(offset + 60u), hidden[15]);
 }
 
-// Bilinear sample of plane k at (u, v), zero padding, align_corners = false, into features.
+// Bilinear sample of hidden plane k at (u, v), zero padding, align_corners = false, added
+// to `hidden` (the 1/3 of the mean over planes is folded into the hidden planes).
 fn sample_plane(k: u32, u: f32, v: f32) {
     let x = ((u + 1.0) * f32(PLANE_W) - 1.0) * 0.5;
     let y = ((v + 1.0) * f32(PLANE_H) - 1.0) * 0.5;
@@ -118,16 +116,30 @@ fn sample_plane(k: u32, u: f32, v: f32) {
         if (xi < 0.0 || yi < 0.0 || xi >= f32(PLANE_W) || yi >= f32(PLANE_H)) {
             continue;
         }
-        let w = (1.0 - abs(x - xi)) * (1.0 - abs(y - yi)) / 3.0; // the mean over 3 planes
-        add_texel(k * C * PLANE_H * PLANE_W + u32(yi) * PLANE_W + u32(xi), w);
+        let w = (1.0 - abs(x - xi)) * (1.0 - abs(y - yi));
+        add_texel((k * PLANE_H + u32(yi)) * PLANE_W + u32(xi), w);
     }
 }
 
-// The decoder's hidden layer at point p (planes sampled and averaged into `features`).
+// The decoder's hidden layer at point p: the bias, plus the three hidden planes sampled,
+// through softplus.
 fn decode_hidden(p: vec3<f32>) {
-    for (var c4 = zero(); c4 < C4; c4++) {
-        features[c4] = vec4<f32>(0.0);
-    }
+    hidden[0] = weights4(B0);
+    hidden[1] = weights4(B0 + 4u);
+    hidden[2] = weights4(B0 + 8u);
+    hidden[3] = weights4(B0 + 12u);
+    hidden[4] = weights4(B0 + 16u);
+    hidden[5] = weights4(B0 + 20u);
+    hidden[6] = weights4(B0 + 24u);
+    hidden[7] = weights4(B0 + 28u);
+    hidden[8] = weights4(B0 + 32u);
+    hidden[9] = weights4(B0 + 36u);
+    hidden[10] = weights4(B0 + 40u);
+    hidden[11] = weights4(B0 + 44u);
+    hidden[12] = weights4(B0 + 48u);
+    hidden[13] = weights4(B0 + 52u);
+    hidden[14] = weights4(B0 + 56u);
+    hidden[15] = weights4(B0 + 60u);
     let coords = p * (2.0 / frame[FRAME_START + 2u]);
     for (var k = zero(); k < 3u; k++) {
         let q = FRAME_Q + 6u * k;
@@ -135,12 +147,22 @@ fn decode_hidden(p: vec3<f32>) {
         let v = coords.x * frame[q + 1u] + coords.y * frame[q + 3u] + coords.z * frame[q + 5u];
         sample_plane(k, u, v);
     }
-    let g0 = inverseSqrt(f32(C));
-    for (var j4 = zero(); j4 < HIDDEN4; j4++) {
-        let row = 4u * j4 * C;
-        let acc = vec4<f32>(dot32(row), dot32(row + C), dot32(row + 2u * C), dot32(row + 3u * C));
-        hidden[j4] = softplus4(acc * g0 + weights4(B0 + 4u * j4));
-    }
+    hidden[0] = softplus4(hidden[0]);
+    hidden[1] = softplus4(hidden[1]);
+    hidden[2] = softplus4(hidden[2]);
+    hidden[3] = softplus4(hidden[3]);
+    hidden[4] = softplus4(hidden[4]);
+    hidden[5] = softplus4(hidden[5]);
+    hidden[6] = softplus4(hidden[6]);
+    hidden[7] = softplus4(hidden[7]);
+    hidden[8] = softplus4(hidden[8]);
+    hidden[9] = softplus4(hidden[9]);
+    hidden[10] = softplus4(hidden[10]);
+    hidden[11] = softplus4(hidden[11]);
+    hidden[12] = softplus4(hidden[12]);
+    hidden[13] = softplus4(hidden[13]);
+    hidden[14] = softplus4(hidden[14]);
+    hidden[15] = softplus4(hidden[15]);
 }
 
 // Output o of the decoder's last layer (0: raw σ, then the feature logits).
@@ -199,9 +221,10 @@ fn camera_ray(ray: u32) -> Ray {
     return Ray(origin, direction);
 }
 
-// ---- pass 0: sample depths ----
+// ---- sample depths ----
 
 var<private> coarse_depth: array<f32, {{ depth_samples }}>;
+var<private> coarse_sigma: array<f32, {{ depth_samples }}>;
 var<private> pdf: array<f32, {{ depth_samples }}>;
 var<private> fine_depth: array<f32, {{ importance_slots }}>;
 
@@ -210,7 +233,7 @@ fn coarse_depths(ray: u32) {
     let start = frame[FRAME_START];
     let step = (frame[FRAME_START + 1u] - start) / f32(D - 1u);
     for (var k = 0u; k < D; k++) {
-        coarse_depth[k] = start + step * f32(k) + input[ray * S + k] * step;
+        coarse_depth[k] = start + step * f32(k) + draws[ray * S + k] * step;
     }
 }
 
@@ -226,6 +249,7 @@ fn smoothed_weights(r: Ray) -> f32 {
     let coarse = u32(frame[FRAME_COUNTS]);
     for (var k = 0u; k < coarse; k++) {
         let sigma = decode_sigma(r.origin + r.direction * coarse_depth[k]);
+        coarse_sigma[k] = sigma;
         if (k > 0u) {
             // Weight of interval k − 1.
             let a = alpha_between(prev_sigma, sigma, coarse_depth[k] - coarse_depth[k - 1u]);
@@ -256,7 +280,7 @@ fn importance_depths(first_draw: u32, total: f32) {
     var running = 0.0;
     var next = pdf[0] / total;
     for (var q = 0u; q < DI; q++) {
-        let u = input[first_draw + q];
+        let u = draws[first_draw + q];
         while (b < bins && !(next > u)) {
             running = next;
             b++;
@@ -277,70 +301,115 @@ fn importance_depths(first_draw: u32, total: f32) {
     }
 }
 
-fn sample_depths(ray: u32) {
+// The ray's sample depths, coarse and importance merged in order, into depth_at; the
+// coarse samples' σ (known from the coarse march) into sigma_at, NaN for the others.
+fn sample_depths(ray: u32, r: Ray) {
     coarse_depths(ray);
-    let base = ray * S;
     if (DI == 0u) {
         for (var k = 0u; k < D; k++) {
-            output[base + k] = coarse_depth[k];
+            coarse_sigma[k] = decode_sigma(r.origin + r.direction * coarse_depth[k]);
+            depth_at[k] = coarse_depth[k];
+            sigma_at[k] = coarse_sigma[k];
         }
         return;
     }
-    importance_depths(base + D, smoothed_weights(camera_ray(ray)));
-    // Merge the two sorted lists.
+    importance_depths(ray * S + D, smoothed_weights(r));
     var i = 0u;
     var j = 0u;
     for (var k = 0u; k < S; k++) {
         let take_coarse = j >= DI || (i < D && coarse_depth[i] <= fine_depth[j]);
         if (take_coarse) {
-            output[base + k] = coarse_depth[i];
+            depth_at[k] = coarse_depth[i];
+            sigma_at[k] = coarse_sigma[i];
             i++;
         } else {
-            output[base + k] = fine_depth[j];
+            depth_at[k] = fine_depth[j];
+            sigma_at[k] = UNKNOWN;
             j++;
         }
     }
 }
 
-// ---- pass 1: decode and composite ----
+// ---- decode and composite ----
+//
+// σ first, features only where they count: every sample's σ (the hidden layer and one
+// output) is computed, which fixes every interval's weight exactly; the 32 feature outputs
+// (half the decoder's work) are computed only for intervals whose weight is not negligible.
+// The weights skipped add up to at most SKIPPED_WEIGHT per ray, and a feature lies in
+// [−0.001, 1.001], so no output moves by more than 2·SKIPPED_WEIGHT (the ×2 − 1 mapping);
+// depth and weight sum are exact. Rays through empty space skip nearly all their features.
+
+const SKIPPED_WEIGHT: f32 = 2e-6;
 
 var<private> previous: array<vec4<f32>, 8>; // C / 4
 var<private> accumulated: array<vec4<f32>, 8>;
+var<private> depth_at: array<f32, {{ total_samples }}>;
+var<private> sigma_at: array<f32, {{ total_samples }}>;
+// Marks a σ not computed yet (far below any σ the decoder's finite weights can give).
+const UNKNOWN: f32 = -3.0e38;
 
-fn composite(ray: u32) {
+fn sample_point(r: Ray, s: u32) -> vec3<f32> {
+    return r.origin + r.direction * depth_at[s];
+}
+
+// Every sample's raw σ until the transmittance is spent; returns how many were needed.
+fn march_sigmas(r: Ray) -> u32 {
+    var transmittance = 1.0;
+    let samples = u32(frame[FRAME_COUNTS + 1u]);
+    for (var s = 0u; s < samples; s++) {
+        if (sigma_at[s] == UNKNOWN) {
+            sigma_at[s] = decode_sigma(sample_point(r, s));
+        }
+        if (s > 0u) {
+            let a = alpha_between(sigma_at[s - 1u], sigma_at[s], depth_at[s] - depth_at[s - 1u]);
+            transmittance *= 1.0 - a + 1e-10;
+            // Early ray termination: all later samples together weigh less than the
+            // transmittance left, so stopping changes every output by less than OPAQUE.
+            if (transmittance < OPAQUE) {
+                return s + 1u;
+            }
+        }
+    }
+    return samples;
+}
+
+fn march(ray: u32) {
     let r = camera_ray(ray);
+    sample_depths(ray, r);
+    let count = march_sigmas(r);
     for (var c4 = zero(); c4 < C4; c4++) {
         accumulated[c4] = vec4<f32>(0.0);
     }
     var transmittance = 1.0;
     var weight_sum = 0.0;
     var depth_sum = 0.0;
-    var prev_depth = 0.0;
-    var prev_sigma = 0.0;
-    let samples = u32(frame[FRAME_COUNTS + 1u]);
-    for (var s = 0u; s < samples; s++) {
-        let depth = input[ray * S + s];
-        let sigma = decode(r.origin + r.direction * depth);
-        if (s > 0u) {
-            let a = alpha_between(prev_sigma, sigma, depth - prev_depth);
-            let w = a * transmittance;
-            transmittance *= 1.0 - a + 1e-10;
-            weight_sum += w;
-            depth_sum += w * 0.5 * (prev_depth + depth);
+    var skip_budget = SKIPPED_WEIGHT;
+    // The sample whose features `previous` holds (none yet).
+    var decoded = S;
+    for (var s = 1u; s < count; s++) {
+        let near = depth_at[s - 1u];
+        let far = depth_at[s];
+        let a = alpha_between(sigma_at[s - 1u], sigma_at[s], far - near);
+        let w = a * transmittance;
+        transmittance *= 1.0 - a + 1e-10;
+        weight_sum += w;
+        depth_sum += w * 0.5 * (near + far);
+        if (w < skip_budget) {
+            skip_budget -= w;
+            continue;
+        }
+        if (decoded != s - 1u) {
+            decode(sample_point(r, s - 1u));
             for (var c4 = zero(); c4 < C4; c4++) {
-                accumulated[c4] += w * 0.5 * (previous[c4] + features[c4]);
-            }
-            // Early ray termination: all later samples together weigh less than the
-            // transmittance left, so stopping changes every output by less than OPAQUE.
-            if (transmittance < OPAQUE) {
-                break;
+                previous[c4] = features[c4];
             }
         }
+        decode(sample_point(r, s));
         for (var c4 = zero(); c4 < C4; c4++) {
+            accumulated[c4] += w * 0.5 * (previous[c4] + features[c4]);
             previous[c4] = features[c4];
         }
-        prev_depth = depth;
-        prev_sigma = sigma;
+        decoded = s;
     }
     for (var c4 = zero(); c4 < C4; c4++) {
         let value = accumulated[c4] * 2.0 - 1.0;
@@ -350,8 +419,8 @@ fn composite(ray: u32) {
     }
     output[C * RAYS + ray] = depth_sum / weight_sum;
     output[(C + 1u) * RAYS + ray] = weight_sum;
-    output[(C + 2u) * RAYS + 2u * ray] = input[ray * S];
-    output[(C + 2u) * RAYS + 2u * ray + 1u] = input[ray * S + S - 1u];
+    output[(C + 2u) * RAYS + 2u * ray] = depth_at[0];
+    output[(C + 2u) * RAYS + 2u * ray + 1u] = depth_at[S - 1u];
 }
 
 // The decoder's weights, copied once per workgroup: every invocation reads all of them for
@@ -383,9 +452,5 @@ fn main(
     if (ray >= RAYS) {
         return;
     }
-    if (PASS == 0u) {
-        sample_depths(ray);
-    } else {
-        composite(ray);
-    }
+    march(ray);
 }

@@ -104,7 +104,7 @@ fn frozen_rays_match_the_full_march() {
     let gpu = common::gpu();
     let avatar = default::embedded().unwrap();
     let mut pipeline = FramePipeline::new(gpu, rig(), &avatar, RASTER_RESOLUTION).unwrap();
-    let planes = pipeline.planes(&avatar.source.params).unwrap();
+    let planes = pipeline.planes(&avatar.source.params).unwrap().blended;
     let n = 48;
     let camera = avatar.source.camera;
     let (ray_start, ray_end) = camera.ray_bounds();

@@ -38,6 +38,7 @@ fn planes_of(avatar: &Avatar, params: &RigParams) -> Vec<f32> {
     pipeline
         .planes(params)
         .unwrap()
+        .blended
         .into_data()
         .try_to_vec::<f32>()
         .unwrap()

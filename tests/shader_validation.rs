@@ -55,9 +55,8 @@ fn every_kernel_validates_as_instantiated() {
         shaders::mouth_fill(256, 256),
         shaders::sample_blend(32, 256, 256, false),
         shaders::sample_blend(32, 256, 256, true),
-        shaders::raymarch(0, [256, 256], 128, 48, 48),
-        shaders::raymarch(1, [256, 256], 128, 48, 48),
-        shaders::raymarch(0, [64, 64], 64, 24, 0),
+        shaders::raymarch([256, 256], 128, 48, 48),
+        shaders::raymarch([64, 64], 64, 24, 0),
     ];
     // Every rasterizer stage at FLAME's face count and the default resolution.
     let instances: Vec<_> = instances

@@ -173,6 +173,7 @@ impl ViewerApp {
             jitter: false,
             // 512² super-resolution takes minutes on a CPU adapter; the viewer shows N².
             super_resolution: false,
+            draft_planes: false,
         };
         let options = if preview { full.preview() } else { full };
         let view = match s.view {

@@ -332,7 +332,7 @@ impl WorkerState {
             lap = Instant::now();
             ms
         };
-        let planes = pipeline.planes(&request.params)?;
+        let planes = pipeline.planes_for(&request.params, &request.options)?;
         times.planes = elapsed(&self.gpu);
         let rendered = pipeline.march(planes, &request.camera, &request.options);
         times.march = elapsed(&self.gpu);

@@ -1,6 +1,7 @@
 //! The per-frame pipeline for one avatar on one rig: skinning → rasterization into the
 //! triplanes → volume rendering. Planes are recomputed only when the rig parameters change,
-//! so orbiting the camera only re-renders.
+//! so orbiting the camera only re-renders. While the hand drags a slider, draft planes at
+//! half the raster resolution (no networks) stand in for them.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use crate::gpu::Gpu;
 use crate::raster::gpu::TriplaneRasterizer;
 use crate::render::camera::OrbitCamera;
 use crate::render::decoder::OsgDecoder;
+use crate::render::fused::hidden_planes;
 use crate::render::marcher::{Marcher, NeuralField};
 use crate::render::modes::{Frame, SuperResolved};
 use crate::render::rays::CameraLabel;
@@ -29,12 +31,24 @@ pub struct FramePipeline {
     skinner: GpuSkinner,
     rasterizer: TriplaneRasterizer,
     texture: Tensor<3>,
+    /// The avatar's static planes at the raster resolution.
     static_planes: Tensor<4>,
+    /// The rasterizer and static planes of draft planes.
+    draft: (TriplaneRasterizer, Tensor<4>),
     decoder: OsgDecoder,
     projection: PlaneProjection,
     /// The mouth, blending and SR networks of avatars baked from a checkpoint.
     nets: Option<GeneratorNets>,
-    cached: Option<(RigParams, Tensor<4>)>,
+    cached: Option<(RigParams, Planes)>,
+    cached_draft: Option<(RigParams, Planes)>,
+}
+
+/// The blended planes of one expression, and the same through the decoder's first layer
+/// for the fused marcher ([`hidden_planes`]): both cached while the expression stays.
+#[derive(Clone)]
+pub struct Planes {
+    pub blended: Tensor<4>,
+    pub hidden: Tensor<4>,
 }
 
 impl FramePipeline {
@@ -59,37 +73,81 @@ impl FramePipeline {
             );
         }
         let array = |a: &super::Array| TensorData::new(a.data.clone(), a.shape.clone());
+        let static_planes = Tensor::<4>::from_data(array(&avatar.static_planes), device);
+        let rasterizer = |resolution| {
+            let rasterizer =
+                TriplaneRasterizer::new(&rig, avatar.layout.clone(), resolution, device);
+            // Resampled once here rather than in every frame.
+            let planes = rasterizer.resample(static_planes.clone());
+            (rasterizer, planes)
+        };
+        let (full, draft) = (
+            rasterizer(raster_resolution),
+            rasterizer((raster_resolution / 2).max(16)),
+        );
         Ok(Self {
-            rasterizer: TriplaneRasterizer::new(
-                &rig,
-                avatar.layout.clone(),
-                raster_resolution,
-                device,
-            ),
+            rasterizer: full.0,
+            static_planes: full.1,
+            draft,
             skinner: GpuSkinner::new(rig, &resolved, device),
             texture: Tensor::from_data(array(&avatar.texture), device),
-            static_planes: Tensor::from_data(array(&avatar.static_planes), device),
             decoder: avatar.osg_decoder(device).map_err(anyhow::Error::msg)?,
             projection: PlaneProjection::from_plane_axes(&avatar.plane_axes)
                 .map_err(anyhow::Error::msg)?,
             gpu: gpu.clone(),
             nets,
             cached: None,
+            cached_draft: None,
         })
     }
 
-    /// The blended planes for these rig parameters (cached while they stay the same).
-    pub fn planes(&mut self, params: &RigParams) -> anyhow::Result<Tensor<4>> {
+    /// Full planes, or draft ones when `options` ask for them (see [`FrameOptions::draft_planes`]).
+    pub fn planes_for(
+        &mut self,
+        params: &RigParams,
+        options: &FrameOptions,
+    ) -> anyhow::Result<Planes> {
+        if !options.draft_planes {
+            return self.planes(params);
+        }
+        if let Some((cached_params, planes)) = &self.cached_draft
+            && cached_params == params
+        {
+            return Ok(planes.clone());
+        }
+        let (rasterizer, static_planes) = &self.draft;
+        let (vertices, _) = self.skin(params)?;
+        let raster =
+            rasterizer.forward_fused(vertices, self.texture.clone(), static_planes.clone());
+        let planes = self.with_hidden(raster.planes);
+        self.cached_draft = Some((params.clone(), planes.clone()));
+        Ok(planes)
+    }
+
+    /// The skinned vertices and landmarks for these parameters (warnings logged).
+    fn skin(&self, params: &RigParams) -> anyhow::Result<(Tensor<2>, Tensor<2>)> {
+        let (resolved, warnings): (Resolved, _) = params.resolve(self.skinner.rig())?;
+        for w in warnings {
+            log::warn!("{w}");
+        }
+        Ok(self.skinner.skin(&resolved))
+    }
+
+    fn with_hidden(&self, blended: Tensor<4>) -> Planes {
+        Planes {
+            hidden: hidden_planes(blended.clone(), &self.decoder),
+            blended,
+        }
+    }
+
+    /// The planes for these rig parameters (cached while they stay the same).
+    pub fn planes(&mut self, params: &RigParams) -> anyhow::Result<Planes> {
         if let Some((cached_params, planes)) = &self.cached
             && cached_params == params
         {
             return Ok(planes.clone());
         }
-        let (resolved, warnings): (Resolved, _) = params.resolve(self.skinner.rig())?;
-        for w in warnings {
-            log::warn!("{w}");
-        }
-        let (vertices, landmarks) = self.skinner.skin(&resolved);
+        let (vertices, landmarks) = self.skin(params)?;
         let raster = self.rasterizer.forward_fused(
             vertices,
             self.texture.clone(),
@@ -112,19 +170,16 @@ impl FramePipeline {
                     })?
             }
         };
+        let planes = self.with_hidden(planes);
         self.cached = Some((params.clone(), planes.clone()));
         Ok(planes)
     }
 
     /// Marches the rays of `camera` through `planes`.
-    pub fn march(
-        &self,
-        planes: Tensor<4>,
-        camera: &OrbitCamera,
-        options: &FrameOptions,
-    ) -> Rendered {
+    pub fn march(&self, planes: Planes, camera: &OrbitCamera, options: &FrameOptions) -> Rendered {
         let field = NeuralField {
-            planes,
+            planes: planes.blended,
+            hidden_planes: Some(planes.hidden),
             projection: self.projection.clone(),
             decoder: self.decoder.clone(),
         };
@@ -146,7 +201,7 @@ impl FramePipeline {
         camera: &OrbitCamera,
         options: &FrameOptions,
     ) -> anyhow::Result<Frame> {
-        let planes = self.planes(params)?;
+        let planes = self.planes_for(params, options)?;
         let rendered = self.march(planes, camera, options);
         let super_resolved = match (&self.nets, options.super_resolution) {
             (Some(nets), true) => {
@@ -199,6 +254,9 @@ pub struct FrameOptions {
     pub jitter: bool,
     /// Run the avatar's super-resolution network (avatars baked from a checkpoint).
     pub super_resolution: bool,
+    /// Draft planes: rasterized at half the resolution, without the mouth and blending
+    /// networks (4× less raster work, for frames shown while a slider moves).
+    pub draft_planes: bool,
 }
 
 impl Default for FrameOptions {
@@ -209,6 +267,7 @@ impl Default for FrameOptions {
             marcher: Marcher::Fused,
             jitter: false,
             super_resolution: false,
+            draft_planes: false,
         }
     }
 }
@@ -217,13 +276,14 @@ impl FrameOptions {
     /// Samples per ray before the scale: Next3D's 48 coarse + 48 importance.
     pub const BASE_SAMPLES: usize = 48;
 
-    /// The quick frame shown while the hand moves: half the resolution (at least 16) and
-    /// at most ×0.5 samples.
+    /// The quick frame shown while the hand moves: half the resolution (at least 16), at
+    /// most ×0.5 samples and draft planes.
     pub fn preview(self) -> Self {
         Self {
             resolution: (self.resolution / 2).max(16),
             samples_scale: self.samples_scale.min(0.5),
             super_resolution: false,
+            draft_planes: true,
             ..self
         }
     }

@@ -197,6 +197,7 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
                     marcher: args.marcher,
                     jitter: args.jitter,
                     super_resolution: args.view == ViewChoice::Sr,
+                    draft_planes: false,
                 },
             )?;
             if args.refine.refine {

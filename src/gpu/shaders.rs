@@ -69,21 +69,20 @@ pub fn sample_blend(
         .define("zero_background", zero_background)
 }
 
-/// One pass of the fused ray marcher (0: sample depths, 1: decode and composite) for planes
-/// of `plane_size` (H, W), N×N rays and the sample counts.
+/// The fused ray marcher for hidden planes of `plane_size` (H, W), N×N rays and the sample
+/// counts.
 pub fn raymarch(
-    pass: u32,
     plane_size: [usize; 2],
     resolution: usize,
     depth_samples: usize,
     importance_samples: usize,
 ) -> WgslKernel {
     WgslKernel::new(RAYMARCH.0, RAYMARCH.1, 64)
-        .define("pass", pass)
         .define("plane_height", plane_size[0])
         .define("plane_width", plane_size[1])
         .define("resolution", resolution)
         .define("depth_samples", depth_samples)
         .define("importance_samples", importance_samples)
         .define("importance_slots", importance_samples.max(1))
+        .define("total_samples", depth_samples + importance_samples)
 }

@@ -446,7 +446,7 @@ impl TriplaneRasterizer {
 
     /// Bilinear resampling (align_corners = false) of `[3, C, H, W]` planes to the raster
     /// resolution, through grid_sample so that gradients reach the planes on any backend.
-    fn resample(&self, planes: Tensor<4>) -> Tensor<4> {
+    pub fn resample(&self, planes: Tensor<4>) -> Tensor<4> {
         let n = self.resolution;
         let [_, c, h, w] = planes.dims();
         if (h, w) == (n, n) {

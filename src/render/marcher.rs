@@ -4,7 +4,7 @@
 use burn::tensor::Tensor;
 
 use super::decoder::OsgDecoder;
-use super::fused::render_fused;
+use super::fused::{render_fused, render_fused_hidden};
 use super::rays::CameraLabel;
 use super::triplane::PlaneProjection;
 use super::volume::{Randomness, RenderSettings, Rendered, render_reference};
@@ -34,6 +34,9 @@ pub enum Marcher {
 /// Planes, their projection and decoder: what a marcher needs besides the camera.
 pub struct NeuralField {
     pub planes: Tensor<4>,
+    /// The planes through the decoder's first layer ([`super::fused::hidden_planes`]), if
+    /// the caller keeps them; the fused marcher computes them otherwise.
+    pub hidden_planes: Option<Tensor<4>>,
     pub projection: PlaneProjection,
     pub decoder: OsgDecoder,
 }
@@ -48,14 +51,24 @@ impl Marcher {
     ) -> Rendered {
         let device = field.planes.device();
         match self {
-            Marcher::Fused => render_fused(
-                field.planes.clone(),
-                &field.projection,
-                &field.decoder,
-                camera,
-                settings,
-                randomness,
-            ),
+            Marcher::Fused => match &field.hidden_planes {
+                Some(hidden) => render_fused_hidden(
+                    hidden.clone(),
+                    &field.projection,
+                    &field.decoder,
+                    camera,
+                    settings,
+                    randomness,
+                ),
+                None => render_fused(
+                    field.planes.clone(),
+                    &field.projection,
+                    &field.decoder,
+                    camera,
+                    settings,
+                    randomness,
+                ),
+            },
             Marcher::Reference => render_reference(
                 field.planes.clone(),
                 &field.projection.tensor(&device),

@@ -5,12 +5,14 @@
 use std::sync::Arc;
 
 use burn::backend::{Backend, Dispatch};
+use burn::tensor::Tensor;
 
 use super::Stopwatch;
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
 use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
-use crate::render::decoder::FEATURES;
+use crate::render::decoder::{FEATURES, OsgDecoder};
+use crate::render::fused::hidden_planes;
 use crate::render::marcher::Marcher;
 use crate::rig::{RigParams, default_rig};
 
@@ -25,7 +27,7 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
     let planes = pipeline.planes(&RigParams::default())?;
     println!(
         "Ray marching, default avatar, 48 + 48 samples per ray, ms per frame; memory in MiB: the fused\n\
-         kernel's buffers (draws, depths, images), and the memory pool's growth during the burn path."
+         kernel's buffers (draws, images, hidden planes), and the memory pool's growth during the burn path."
     );
     println!(
         "{:>5} {:>6} {:>10} {:>10} {:>10} {:>9} {:>9}",
@@ -53,7 +55,7 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
             (ms, reserved_mib(gpu) - before)
         };
         let (fused, _) = measure(Marcher::Fused);
-        let fused_mib = fused_buffers_mib(n, FrameOptions::BASE_SAMPLES * 2);
+        let fused_mib = fused_buffers_mib(n, FrameOptions::BASE_SAMPLES * 2, planes.hidden.dims());
         let (burn, burn_mib) = measure(Marcher::Reference);
         println!(
             "{n:>5} {frames:>6} {fused:>10.1} {burn:>10.1} {:>10.1} {fused_mib:>9.1} {burn_mib:>9.1}",
@@ -61,7 +63,31 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
         );
     }
     println!();
-    whole_frame(gpu, &mut pipeline, &camera, frames * 2)
+    whole_frame(gpu, &mut pipeline, &camera, frames * 2)?;
+    first_layer(
+        gpu,
+        &planes.blended,
+        &avatar.osg_decoder(&gpu.burn).map_err(anyhow::Error::msg)?,
+        frames * 2,
+    );
+    Ok(())
+}
+
+/// The part of the planes stage spent on the fused marcher's hidden planes.
+fn first_layer(gpu: &Gpu, planes: &Tensor<4>, decoder: &OsgDecoder, frames: usize) {
+    let mut ms = 0.0;
+    for frame in 0..=frames {
+        let mut lap = Stopwatch::start();
+        drop(hidden_planes(planes.clone(), decoder));
+        let t = lap.wait(gpu);
+        if frame > 0 {
+            ms += t / frames as f64;
+        }
+    }
+    let [_, c, h, w] = planes.dims();
+    println!(
+        "  of the planes: the decoder's first layer on every texel ({c} → 64, 3 × {h}×{w}) {ms:.1}"
+    );
 }
 
 /// Skinning to image at N = 64 with the fused marcher; the expression changes every frame,
@@ -95,16 +121,18 @@ fn whole_frame(
         options.resolution
     );
     println!(
-        "  skinning + rasterization {:.1} | marching {:.1} | read back {:.1} | total {:.1}",
+        "  planes (skinning, rasterization, first layer) {:.1} | marching {:.1} | read back {:.1} | total {:.1}",
         ms[0], ms[1], ms[2], ms[3]
     );
     Ok(())
 }
 
-/// The fused path allocates only these: draws and depths `[R, S]`, images `[C + 4, R]`.
-fn fused_buffers_mib(n: usize, samples: usize) -> f64 {
+/// The fused path allocates only these: its draws `[R, S]` and images `[C + 4, R]`, and
+/// (once per expression) the hidden planes.
+fn fused_buffers_mib(n: usize, samples: usize, hidden_planes: [usize; 4]) -> f64 {
     let rays = n * n;
-    (rays * (2 * samples + FEATURES + 4) * 4) as f64 / 1048576.0
+    let hidden: usize = hidden_planes.iter().product();
+    ((rays * (samples + FEATURES + 4) + hidden) * 4) as f64 / 1048576.0
 }
 
 /// Returns the memory pool's unused pages to the device, so that growth can be measured.

@@ -63,7 +63,7 @@ fn frame(
     camera: &OrbitCamera,
     options: &FrameOptions,
 ) -> anyhow::Result<()> {
-    let planes = pipeline.planes(params)?;
+    let planes = pipeline.planes_for(params, options)?;
     let frame = read_frame(pipeline.march(planes, camera, options), options.resolution)?;
     drop(to_image(&frame, RenderMode::Rgb));
     Ok(())
