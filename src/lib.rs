@@ -10,8 +10,14 @@ pub mod invert;
 pub mod io;
 pub mod nets;
 pub mod raster;
+pub mod record;
 pub mod render;
 pub mod rig;
+
+/// A long job (an inversion, a recording) was stopped by its user.
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;
 
 /// The notices of the embedded assets (MediaPipe-derived files, Apache-2.0), shipped with
 /// the binary and shown in the viewer's About section.

@@ -246,3 +246,47 @@ fn refinement_toggle_refines_the_settled_frame() {
         "a refinement of the old state is shown for the new one"
     );
 }
+
+#[test]
+fn recording_an_orbit_from_the_window_writes_its_frames() {
+    let dir = std::env::temp_dir().join(format!("neuralhead-ui-record-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.join("orbit");
+    let mut harness = harness();
+    settle(&mut harness);
+    {
+        let plan = harness.state_mut().record_settings();
+        plan.frames = 3;
+        plan.degrees = 30.0;
+        plan.folder_text = out.display().to_string();
+        plan.video = false;
+    }
+    harness.get_by_label("Capture").click_accesskit();
+    harness.step();
+    harness.get_by_label("Record").click_accesskit();
+    harness.step();
+    assert!(harness.state().recording(), "the recording starts");
+    let start = Instant::now();
+    while harness.state().recording() {
+        harness.step();
+        assert!(start.elapsed() < FRAME_TIMEOUT, "the recording did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let message = harness.state().message().unwrap_or_default().to_string();
+    assert!(message.contains("recorded 3 frames"), "{message}");
+    let frames: Vec<_> = (0..3)
+        .map(|i| image::open(out.join(neuralhead::record::frame_name(i))).unwrap())
+        .collect();
+    let size = harness.state().last_image().unwrap().dimensions();
+    assert_eq!(
+        frames[0].width(),
+        size.0,
+        "frames at the viewer's resolution"
+    );
+    assert_ne!(
+        frames[0].as_bytes(),
+        frames[2].as_bytes(),
+        "the camera turned"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -352,6 +352,7 @@ impl ViewerApp {
                     self.message = Some(saved(crate::cli::render::save_png(depth, &path), &path));
                 }
             });
+            self.record_controls(ui);
         });
     }
 

@@ -56,6 +56,7 @@ pub struct ViewerApp {
     pub(super) last_change: Instant,
     pub(super) refine: super::refine_panel::RefineState,
     pub(super) inversion: super::invert_panel::InvertState,
+    pub(super) record: super::record_panel::RecordState,
     pub(super) times: StageTimes,
     pub(super) fps: f64,
     last_frame_at: Option<Instant>,
@@ -110,6 +111,7 @@ impl ViewerApp {
             last_change: Instant::now(),
             refine: Default::default(),
             inversion: Default::default(),
+            record: Default::default(),
             times: StageTimes::default(),
             fps: 0.0,
             last_frame_at: None,
@@ -346,6 +348,7 @@ impl eframe::App for ViewerApp {
         self.receive(&ctx);
         self.receive_refinements(&ctx);
         self.receive_inversions(&ctx);
+        self.receive_recordings(&ctx);
         self.handle_dropped_files(&ctx);
         let before = self.settings.clone();
         egui::Panel::left("controls")

@@ -6,6 +6,7 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Instant;
 
 use super::invert_job::{self, InvertJob, InvertUpdate};
+use super::record_job::{self, RecordJob, RecordUpdate};
 use super::refine_engine::{RefineEngine, RefineJob, RefineUpdate};
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
 use crate::avatar::{Avatar, SourceState};
@@ -77,6 +78,7 @@ pub enum Job {
     SetAvatar(Box<Avatar>),
     Refine(Box<RefineJob>),
     Invert(Box<InvertJob>),
+    Record(Box<RecordJob>),
 }
 
 #[derive(Default)]
@@ -85,6 +87,7 @@ struct Mailbox {
     avatar: Option<Avatar>,
     refine: Option<RefineJob>,
     invert: Option<InvertJob>,
+    record: Option<RecordJob>,
     stop: bool,
 }
 
@@ -96,6 +99,7 @@ impl Mailbox {
             || self.avatar.is_some()
             || self.refine.is_some()
             || self.invert.is_some()
+            || self.record.is_some()
     }
 }
 
@@ -104,6 +108,7 @@ pub struct Worker {
     results: mpsc::Receiver<Rendered>,
     refinements: mpsc::Receiver<RefineUpdate>,
     inversions: mpsc::Receiver<InvertUpdate>,
+    recordings: mpsc::Receiver<RecordUpdate>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -119,6 +124,7 @@ impl Worker {
         let (sender, results) = mpsc::channel();
         let (refine_sender, refinements) = mpsc::channel();
         let (invert_sender, inversions) = mpsc::channel();
+        let (record_sender, recordings) = mpsc::channel();
         let shared = mailbox.clone();
         let thread = std::thread::Builder::new()
             .name("render".into())
@@ -159,6 +165,17 @@ impl Worker {
                             }
                             repaint();
                         }
+                        Job::Record(job) => {
+                            let stopping = || {
+                                let (lock, _) = &*shared;
+                                lock.lock().unwrap_or_else(|e| e.into_inner()).stop
+                            };
+                            let pipeline = state.pipeline.as_mut().map_err(|e| &*e);
+                            record_job::run(pipeline, &job, stopping, |update| {
+                                let _ = record_sender.send(update);
+                                repaint();
+                            });
+                        }
                     }
                 }
             })
@@ -168,6 +185,7 @@ impl Worker {
             results,
             refinements,
             inversions,
+            recordings,
             thread: Some(thread),
         }
     }
@@ -189,6 +207,16 @@ impl Worker {
     /// Inverts a portrait; render requests wait until it ends (its preview stands in).
     pub fn invert(&self, job: InvertJob) {
         self.post(|m| m.invert = Some(job));
+    }
+
+    /// Records an animation; render requests wait until it ends (its frames stand in).
+    pub fn record(&self, job: RecordJob) {
+        self.post(|m| m.record = Some(job));
+    }
+
+    /// Recording progress that arrived since the last call, oldest first.
+    pub fn recordings(&self) -> Vec<RecordUpdate> {
+        self.recordings.try_iter().collect()
     }
 
     /// Inversion progress that arrived since the last call, oldest first.
@@ -235,6 +263,9 @@ fn next_job(mailbox: &(Mutex<Mailbox>, Condvar)) -> Option<Job> {
         }
         if let Some(job) = m.invert.take() {
             return Some(Job::Invert(Box::new(job)));
+        }
+        if let Some(job) = m.record.take() {
+            return Some(Job::Record(Box::new(job)));
         }
         if let Some(request) = m.render.take() {
             return Some(Job::Render(Box::new(request)));

@@ -1,10 +1,11 @@
-//! The command line: `render`, `bake`, `invert`, `bench`, `inspect`, `adapters`.
+//! The command line: `render`, `record`, `bake`, `invert`, `bench`, `inspect`, `adapters`.
 
 pub mod bake;
 pub mod bench;
 pub mod invert;
 pub mod neural;
 pub mod planes;
+pub mod record;
 pub mod refine;
 pub mod render;
 pub mod rig_args;
@@ -37,6 +38,8 @@ pub enum Command {
     },
     /// Render one frame to a PNG: the shaded mesh, the rasterized planes, or the neural render.
     Render(Box<render::RenderArgs>),
+    /// Record an orbit, an expression sweep or a sequence to PNG frames and an MP4.
+    Record(Box<record::RecordArgs>),
     /// Bake an avatar from a converted Next3D checkpoint and a seed.
     Bake(bake::BakeArgs),
     /// Turn a portrait into an avatar of the default rig (one-shot inversion).
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::View { screenshot: None }) {
         Command::View { screenshot } => crate::app::run(&cli.adapter, screenshot),
         Command::Render(args) => render::run(&cli.adapter, &args),
+        Command::Record(args) => record::run(&cli.adapter, &args),
         Command::Bake(args) => bake::run(&cli.adapter, &args),
         Command::Invert(args) => invert::run(&cli.adapter, &args),
         Command::Bench(args) => bench::run(&cli.adapter, &args),

@@ -66,10 +66,7 @@ pub fn avatar_name(portrait: &Path) -> String {
         .map_or("avatar".into(), |s| s.to_string_lossy().into_owned())
 }
 
-/// The user stopped the inversion.
-#[derive(Debug, thiserror::Error)]
-#[error("the inversion was cancelled")]
-pub struct Cancelled;
+pub use crate::Cancelled;
 
 /// Where a running inversion stands.
 pub struct Progress<'a> {
