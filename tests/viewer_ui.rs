@@ -290,3 +290,24 @@ fn recording_an_orbit_from_the_window_writes_its_frames() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_adapter_for_the_next_start_is_chosen_in_the_panel() {
+    let mut harness = harness();
+    harness.step();
+    assert_eq!(harness.state().adapter_at_next_start(), "auto");
+    // At the foot of the panel: scroll it into view so its list opens on screen.
+    harness
+        .get_by_role_and_label(Role::ComboBox, "adapter at next start")
+        .scroll_to_me();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(Role::ComboBox, "adapter at next start")
+        .click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("CPU device").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().adapter_at_next_start(), "cpu");
+    let message = harness.state().message().unwrap_or_default().to_string();
+    assert!(message.contains("starts again"), "{message}");
+}

@@ -27,7 +27,13 @@ pub use viewer::{AvatarSource, ViewerApp, ViewerOptions};
 /// Opens the viewer window. With `screenshot`, saves the first full frame there and exits
 /// (a smoke test of the real window, e.g. under Xvfb).
 pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Result<()> {
-    let gpu = Gpu::new(adapter)?;
+    // Smoke tests start from defaults, not from a user's saved state.
+    let settings_path = screenshot.is_none().then(Settings::default_path).flatten();
+    let remembered = settings_path
+        .as_deref()
+        .map(|p| Settings::load(p).adapter)
+        .unwrap_or_default();
+    let (gpu, notice) = open_gpu(adapter, &remembered)?;
     let setup = gpu.wgpu_setup();
     let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -44,9 +50,9 @@ pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Resu
         });
     let (rig, avatar, source) = startup_avatar();
     let viewer_options = ViewerOptions {
-        // Smoke tests start from defaults, not from a user's saved state.
-        settings_path: screenshot.is_none().then(Settings::default_path).flatten(),
+        settings_path,
         screenshot,
+        notice,
     };
     eframe::run_native(
         "neuralhead",
@@ -63,6 +69,27 @@ pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Resu
         }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))
+}
+
+/// `--adapter` when given, else the adapter chosen in the settings; if that one no longer
+/// opens, the best available one, with a notice saying so.
+fn open_gpu(cli: &AdapterChoice, remembered: &str) -> anyhow::Result<(Gpu, Option<String>)> {
+    let remembered_choice: AdapterChoice = remembered.parse().unwrap_or_default();
+    if *cli != AdapterChoice::Auto || remembered_choice == AdapterChoice::Auto {
+        return Ok((Gpu::new(cli)?, None));
+    }
+    match Gpu::new(&remembered_choice) {
+        Ok(gpu) => Ok((gpu, None)),
+        Err(e) => {
+            let gpu = Gpu::new(&AdapterChoice::Auto)?;
+            let notice = format!(
+                "The adapter chosen in the settings ({remembered}) did not open ({e}); using {}. \
+                 Choose another under Performance.",
+                gpu.describe()
+            );
+            Ok((gpu, Some(notice)))
+        }
+    }
 }
 
 /// The rig and avatar the viewer opens on: the embedded default avatar (the painted test

@@ -364,13 +364,14 @@ impl ViewerApp {
                     ui.colored_label(
                         ui.visuals().warn_fg_color,
                         format!(
-                            "CPU device: {} — expect seconds per frame; choose a GPU with --adapter",
+                            "CPU device: {} — expect seconds per frame; choose a GPU below or with --adapter",
                             self.adapter
                         ),
                     );
                 } else {
                     ui.label(format!("GPU: {}", self.adapter));
                 }
+                self.adapter_choice(ui);
                 let t = &self.times;
                 ui.label(format!("{:.1} frames/s", self.fps));
                 ui.label(format!(
@@ -378,6 +379,39 @@ impl ViewerApp {
                     t.planes, t.march, t.image, t.total
                 ));
             });
+    }
+}
+
+impl ViewerApp {
+    /// The adapter for the next start (the window and the networks share one device, so a
+    /// change applies when the viewer starts again; `--adapter` overrides it).
+    fn adapter_choice(&mut self, ui: &mut egui::Ui) {
+        let current = self.settings.adapter.clone();
+        let shown = match current.as_str() {
+            "auto" => "best available".to_string(),
+            "cpu" => "CPU device".to_string(),
+            name => name.to_string(),
+        };
+        egui::ComboBox::from_label("adapter at next start")
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut self.settings.adapter, "auto".into(), "best available");
+                ui.selectable_value(&mut self.settings.adapter, "cpu".into(), "CPU device");
+                for name in &self.adapters {
+                    ui.selectable_value(&mut self.settings.adapter, name.clone(), name);
+                }
+            })
+            .response
+            .on_hover_text(
+                "the window and the networks share one device: the choice applies when the \
+                 viewer starts again (--adapter overrides it)",
+            );
+        if self.settings.adapter != current {
+            self.message = Some((
+                false,
+                "the adapter changes when the viewer starts again".into(),
+            ));
+        }
     }
 }
 

@@ -31,6 +31,9 @@ pub struct Settings {
     pub presets: BTreeMap<String, RigParams>,
     pub recent_files: Vec<PathBuf>,
     pub refinement: RefineSettings,
+    /// The adapter the viewer opens when `--adapter` is not given: `auto`, `cpu` or (part
+    /// of) an adapter's name. Read at start: the window and the networks share one device.
+    pub adapter: String,
 }
 
 /// FADM refinement on idle.
@@ -100,6 +103,7 @@ impl Default for Settings {
             presets: BTreeMap::new(),
             recent_files: Vec::new(),
             refinement: RefineSettings::default(),
+            adapter: "auto".into(),
         }
     }
 }

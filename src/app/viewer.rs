@@ -27,6 +27,8 @@ pub struct ViewerOptions {
     pub screenshot: Option<PathBuf>,
     /// Where settings persist; `None` starts from defaults and saves nothing.
     pub settings_path: Option<PathBuf>,
+    /// Said in the window at start (e.g. the remembered adapter did not open).
+    pub notice: Option<String>,
 }
 
 /// Where the shown avatar came from.
@@ -40,6 +42,8 @@ pub struct ViewerApp {
     pub(super) rig: Arc<Rig>,
     pub(super) adapter: String,
     pub(super) adapter_is_cpu: bool,
+    /// The adapters offered for the next start (names, as `--adapter NAME` matches them).
+    pub(super) adapters: Vec<String>,
     pub(super) source: AvatarSource,
     pub(super) params: RigParams,
     pub(super) settings: Settings,
@@ -82,6 +86,7 @@ impl ViewerApp {
         let ViewerOptions {
             screenshot,
             settings_path,
+            notice,
         } = options;
         let settings = settings_path
             .as_deref()
@@ -115,7 +120,8 @@ impl ViewerApp {
             times: StageTimes::default(),
             fps: 0.0,
             last_frame_at: None,
-            message: None,
+            message: notice.map(|n| (true, n)),
+            adapters: crate::gpu::adapter_names(),
             preset_name: String::new(),
             capture_path: "neuralhead-frame.png".into(),
             avatar_path: String::new(),
@@ -147,6 +153,11 @@ impl ViewerApp {
     /// The frame of the loaded expression sequence, if one is loaded.
     pub fn sequence_frame(&self) -> Option<usize> {
         self.playback.as_ref().map(|p| p.frame())
+    }
+
+    /// The adapter the viewer will open at its next start (see the Performance section).
+    pub fn adapter_at_next_start(&self) -> &str {
+        &self.settings.adapter
     }
 
     pub fn camera(&self) -> OrbitCamera {

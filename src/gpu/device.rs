@@ -156,11 +156,23 @@ fn new_instance() -> wgpu::Instance {
 
 /// Every adapter this machine offers, one line each, numbered as `--adapter N` expects.
 pub fn list_adapters() -> Vec<String> {
+    adapter_infos()
+        .iter()
+        .enumerate()
+        .map(|(i, info)| format!("{i}: {}", describe(info)))
+        .collect()
+}
+
+/// The names of the adapters this machine offers (what `AdapterChoice::Name` matches).
+pub fn adapter_names() -> Vec<String> {
+    adapter_infos().into_iter().map(|info| info.name).collect()
+}
+
+fn adapter_infos() -> Vec<wgpu::AdapterInfo> {
     let instance = new_instance();
     pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
         .iter()
-        .enumerate()
-        .map(|(i, a)| format!("{i}: {}", describe(&a.get_info())))
+        .map(|a| a.get_info())
         .collect()
 }
 

@@ -5,4 +5,4 @@ mod device;
 pub mod kernel;
 pub mod shaders;
 
-pub use device::{AdapterChoice, Gpu, GpuError, list_adapters};
+pub use device::{AdapterChoice, Gpu, GpuError, adapter_names, list_adapters};
