@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use neuralhead::app::{ViewerApp, ViewerOptions, startup_avatar};
 
 /// Frames take seconds on lavapipe; the render thread is waited for up to this long.
@@ -310,4 +310,54 @@ fn the_adapter_for_the_next_start_is_chosen_in_the_panel() {
     assert_eq!(harness.state().adapter_at_next_start(), "cpu");
     let message = harness.state().message().unwrap_or_default().to_string();
     assert!(message.contains("starts again"), "{message}");
+}
+
+/// A random generator checkpoint (small channel counts, the viewer's 256² raster) baked from
+/// the panel, then shown through its super-resolution network.
+#[test]
+fn a_generator_checkpoint_is_baked_from_the_panel_and_super_resolved() {
+    use neuralhead::nets::random::{RandomGeneratorSpec, random_generator};
+    let dir = std::env::temp_dir().join(format!("neuralhead-ui-bake-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let checkpoint = dir.join("generator.safetensors");
+    random_generator(&RandomGeneratorSpec {
+        unet_resolution: neuralhead::avatar::pipeline::RASTER_RESOLUTION,
+        ..Default::default()
+    })
+    .save(&checkpoint)
+    .unwrap();
+
+    let mut harness = harness();
+    let plain = settle(&mut harness);
+    let sr_label = "super-resolution (the generator's 512² image)";
+    assert!(
+        harness.get_by_label(sr_label).accesskit_node().is_disabled(),
+        "no generator yet: the toggle is disabled"
+    );
+    *harness.state_mut().generator_files().0 = checkpoint.display().to_string();
+    harness.get_by_label("Next3D generator").click_accesskit();
+    harness.step();
+    harness.get_by_label("Bake").click_accesskit();
+    harness.step();
+    assert!(harness.state().baking(), "the bake starts");
+    let start = Instant::now();
+    while harness.state().baking() {
+        harness.step();
+        assert!(start.elapsed() < FRAME_TIMEOUT, "the bake did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let message = harness.state().message().unwrap_or_default().to_string();
+    assert!(message.contains("baked seed 0"), "{message}");
+    let baked = settle(&mut harness);
+    assert_eq!(baked.dimensions(), plain.dimensions());
+
+    harness.get_by_label(sr_label).click_accesskit();
+    harness.step();
+    let super_resolved = settle(&mut harness);
+    eprintln!("super-resolved {:?} from {:?}", super_resolved.dimensions(), baked.dimensions());
+    assert!(
+        super_resolved.width() > baked.width(),
+        "the super-resolution network's image is larger than N²"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

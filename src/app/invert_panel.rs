@@ -198,6 +198,10 @@ impl ViewerApp {
                 }
                 InvertUpdate::Done { path, source } => {
                     self.inversion.running = None;
+                    self.rig = crate::rig::default_rig::embedded();
+                    self.rig_file = None;
+                    self.has_generator = false;
+                    self.playback = None;
                     self.settings.remember(&path);
                     // Start from the portrait's expression; the camera stays the user's.
                     self.params = RigParams {

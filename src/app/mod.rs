@@ -1,5 +1,7 @@
 //! The desktop window: eframe + egui on the shared wgpu device, with a render thread.
 
+mod bake_job;
+mod generator_panel;
 mod invert_job;
 mod invert_panel;
 mod panel;

@@ -68,18 +68,19 @@ impl ViewerApp {
                     self.open_avatar(path);
                 }
                 self.portrait_controls(ui);
+                self.generator_controls(ui);
             });
     }
 
     fn open_avatar(&mut self, path: PathBuf) {
-        let loaded = file::load(&path).and_then(|avatar| {
-            file::check_rig(&avatar, &self.rig, None)?;
-            Ok(avatar)
-        });
+        let loaded = file::load(&path)
+            .map_err(anyhow::Error::from)
+            .and_then(|avatar| Ok((self.rig_for(&avatar)?, avatar)));
         match loaded {
-            Ok(avatar) => {
+            Ok((rig, avatar)) => {
                 self.settings.remember(&path);
                 self.set_avatar(
+                    rig,
                     avatar,
                     AvatarSource {
                         label: path.display().to_string(),
@@ -311,6 +312,21 @@ impl ViewerApp {
                     &mut s.preview_while_dragging,
                     "quick preview while dragging (N/2, fewer samples)",
                 );
+                let slow = if self.adapter_is_cpu {
+                    "; on a CPU device each full frame then takes many seconds"
+                } else {
+                    ""
+                };
+                ui.add_enabled_ui(self.has_generator, |ui| {
+                    ui.checkbox(
+                        &mut s.generator.super_resolution,
+                        "super-resolution (the generator's 512² image)",
+                    )
+                    .on_hover_text(format!("RGB view, once the hand rests{slow}"))
+                    .on_disabled_hover_text(
+                        "only avatars baked from a Next3D checkpoint have a super-resolution network",
+                    );
+                });
                 ui.horizontal(|ui| {
                     ui.label("marcher");
                     ui.selectable_value(
@@ -374,8 +390,12 @@ impl ViewerApp {
                 self.adapter_choice(ui);
                 let t = &self.times;
                 ui.label(format!("{:.1} frames/s", self.fps));
+                let sr = match t.super_resolution > 0.0 {
+                    true => format!(" · SR {:.0} ms", t.super_resolution),
+                    false => String::new(),
+                };
                 ui.label(format!(
-                    "planes {:.0} ms · march {:.0} ms · image {:.0} ms · frame {:.0} ms",
+                    "planes {:.0} ms · march {:.0} ms{sr} · image {:.0} ms · frame {:.0} ms",
                     t.planes, t.march, t.image, t.total
                 ));
             });

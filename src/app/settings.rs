@@ -31,6 +31,7 @@ pub struct Settings {
     pub presets: BTreeMap<String, RigParams>,
     pub recent_files: Vec<PathBuf>,
     pub refinement: RefineSettings,
+    pub generator: GeneratorSettings,
     /// The adapter the viewer opens when `--adapter` is not given: `auto`, `cpu` or (part
     /// of) an adapter's name. Read at start: the window and the networks share one device.
     pub adapter: String,
@@ -57,6 +58,33 @@ impl Default for RefineSettings {
             preset: SamplerPreset::Default,
             seed: 0,
             seconds_per_step: BTreeMap::new(),
+        }
+    }
+}
+
+/// Avatars from a Next3D checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GeneratorSettings {
+    /// Converted with tools/convert_next3d.py.
+    pub checkpoint: PathBuf,
+    /// The user's FLAME 2020, converted with tools/convert_flame.py.
+    pub flame_rig: PathBuf,
+    pub seed: u32,
+    /// Truncation toward the mean w.
+    pub psi: f64,
+    /// Show the super-resolution network's 512² image (avatars from a checkpoint).
+    pub super_resolution: bool,
+}
+
+impl Default for GeneratorSettings {
+    fn default() -> Self {
+        Self {
+            checkpoint: PathBuf::new(),
+            flame_rig: PathBuf::new(),
+            seed: 0,
+            psi: 0.7,
+            super_resolution: false,
         }
     }
 }
@@ -103,6 +131,7 @@ impl Default for Settings {
             presets: BTreeMap::new(),
             recent_files: Vec::new(),
             refinement: RefineSettings::default(),
+            generator: GeneratorSettings::default(),
             adapter: "auto".into(),
         }
     }

@@ -61,6 +61,11 @@ pub struct ViewerApp {
     pub(super) refine: super::refine_panel::RefineState,
     pub(super) inversion: super::invert_panel::InvertState,
     pub(super) record: super::record_panel::RecordState,
+    pub(super) generator: super::generator_panel::GeneratorState,
+    /// The FLAME rig file the current rig came from (`None` for the default rig).
+    pub(super) rig_file: Option<String>,
+    /// Whether the shown avatar has a generator's networks (mouth, blending, SR).
+    pub(super) has_generator: bool,
     pub(super) times: StageTimes,
     pub(super) fps: f64,
     last_frame_at: Option<Instant>,
@@ -93,6 +98,8 @@ impl ViewerApp {
             .map(Settings::load)
             .unwrap_or_default();
         let repaint = ctx.clone();
+        let generator = super::generator_panel::GeneratorState::new(&settings.generator);
+        let has_generator = avatar.generator.is_some();
         // Open on the avatar's own expression (its portrait's); the identity is the avatar's.
         let params = RigParams {
             identity: Default::default(),
@@ -117,6 +124,9 @@ impl ViewerApp {
             refine: Default::default(),
             inversion: Default::default(),
             record: Default::default(),
+            generator,
+            rig_file: None,
+            has_generator,
             times: StageTimes::default(),
             fps: 0.0,
             last_frame_at: None,
@@ -164,8 +174,22 @@ impl ViewerApp {
         self.settings.camera
     }
 
-    pub(super) fn set_avatar(&mut self, avatar: Avatar, source: AvatarSource) {
-        self.worker.set_avatar(avatar);
+    /// Shows `avatar`, on `rig`; another rig than the current one resets the parameters
+    /// (its expressions are others) and stops a sequence made for the old one.
+    pub(super) fn set_avatar(
+        &mut self,
+        (rig, rig_file): (Arc<Rig>, Option<String>),
+        avatar: Avatar,
+        source: AvatarSource,
+    ) {
+        if !Arc::ptr_eq(&rig, &self.rig) {
+            self.params = RigParams::default();
+            self.playback = None;
+            self.rig = rig.clone();
+        }
+        self.rig_file = rig_file;
+        self.has_generator = avatar.generator.is_some();
+        self.worker.set_avatar(rig, avatar);
         self.source = source;
         self.forget_sent();
     }
@@ -184,8 +208,10 @@ impl ViewerApp {
             samples_scale: s.samples_scale,
             marcher: s.marcher,
             jitter: false,
-            // 512² super-resolution takes minutes on a CPU adapter; the viewer shows N².
-            super_resolution: false,
+            // Only for avatars with a generator, in the RGB view.
+            super_resolution: s.generator.super_resolution
+                && self.has_generator
+                && s.view == ViewChoice::Rgb,
             draft_planes: false,
         };
         let options = if preview { full.preview() } else { full };
@@ -360,6 +386,7 @@ impl eframe::App for ViewerApp {
         self.receive_refinements(&ctx);
         self.receive_inversions(&ctx);
         self.receive_recordings(&ctx);
+        self.receive_bakes();
         self.handle_dropped_files(&ctx);
         let before = self.settings.clone();
         egui::Panel::left("controls")

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Instant;
 
+use super::bake_job::{self, BakeJob, BakeUpdate};
 use super::invert_job::{self, InvertJob, InvertUpdate};
 use super::record_job::{self, RecordJob, RecordUpdate};
 use super::refine_engine::{RefineEngine, RefineJob, RefineUpdate};
@@ -57,6 +58,8 @@ pub struct StageTimes {
     /// Skinning, rasterization and blending (zero when the expression was cached).
     pub planes: f64,
     pub march: f64,
+    /// The generator's super-resolution network (zero when off).
+    pub super_resolution: f64,
     /// Read back and colour mapping.
     pub image: f64,
     pub total: f64,
@@ -75,19 +78,22 @@ pub type DepthImage = image::ImageBuffer<image::Luma<u16>, Vec<u16>>;
 /// What the worker is handed at start and when the avatar changes.
 pub enum Job {
     Render(Box<Request>),
-    SetAvatar(Box<Avatar>),
+    /// An avatar and the rig it lives on.
+    SetAvatar(Box<(Arc<Rig>, Avatar)>),
     Refine(Box<RefineJob>),
     Invert(Box<InvertJob>),
     Record(Box<RecordJob>),
+    Bake(Box<BakeJob>),
 }
 
 #[derive(Default)]
 struct Mailbox {
     render: Option<Request>,
-    avatar: Option<Avatar>,
+    avatar: Option<(Arc<Rig>, Avatar)>,
     refine: Option<RefineJob>,
     invert: Option<InvertJob>,
     record: Option<RecordJob>,
+    bake: Option<BakeJob>,
     stop: bool,
 }
 
@@ -100,6 +106,7 @@ impl Mailbox {
             || self.refine.is_some()
             || self.invert.is_some()
             || self.record.is_some()
+            || self.bake.is_some()
     }
 }
 
@@ -109,6 +116,7 @@ pub struct Worker {
     refinements: mpsc::Receiver<RefineUpdate>,
     inversions: mpsc::Receiver<InvertUpdate>,
     recordings: mpsc::Receiver<RecordUpdate>,
+    bakes: mpsc::Receiver<BakeUpdate>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -125,6 +133,7 @@ impl Worker {
         let (refine_sender, refinements) = mpsc::channel();
         let (invert_sender, inversions) = mpsc::channel();
         let (record_sender, recordings) = mpsc::channel();
+        let (bake_sender, bakes) = mpsc::channel();
         let shared = mailbox.clone();
         let thread = std::thread::Builder::new()
             .name("render".into())
@@ -132,7 +141,11 @@ impl Worker {
                 let mut state = WorkerState::new(gpu, rig, &avatar);
                 while let Some(job) = next_job(&shared) {
                     match job {
-                        Job::SetAvatar(avatar) => state.set_avatar(&avatar),
+                        Job::SetAvatar(change) => {
+                            let (rig, avatar) = *change;
+                            state.set_rig(rig);
+                            state.set_avatar(&avatar);
+                        }
                         Job::Render(request) => {
                             let rendered = state.render(*request);
                             if sender.send(rendered).is_err() {
@@ -155,14 +168,26 @@ impl Worker {
                                 let (lock, _) = &*shared;
                                 lock.lock().unwrap_or_else(|e| e.into_inner()).stop
                             };
+                            // Portraits become avatars of the default rig.
+                            let rig = crate::rig::default_rig::embedded();
                             let avatar =
-                                invert_job::run(&state.gpu, &state.rig, &job, stopping, |update| {
+                                invert_job::run(&state.gpu, &rig, &job, stopping, |update| {
                                     let _ = invert_sender.send(update);
                                     repaint();
                                 });
                             if let Some(avatar) = avatar {
+                                state.set_rig(rig);
                                 state.set_avatar(&avatar);
                             }
+                            repaint();
+                        }
+                        Job::Bake(job) => {
+                            let (avatar, update) = bake_job::run(&state.gpu, &job);
+                            if let Some(avatar) = avatar {
+                                state.set_rig(job.rig.clone());
+                                state.set_avatar(&avatar);
+                            }
+                            let _ = bake_sender.send(update);
                             repaint();
                         }
                         Job::Record(job) => {
@@ -186,6 +211,7 @@ impl Worker {
             refinements,
             inversions,
             recordings,
+            bakes,
             thread: Some(thread),
         }
     }
@@ -195,8 +221,9 @@ impl Worker {
         self.post(|m| m.render = Some(request));
     }
 
-    pub fn set_avatar(&self, avatar: Avatar) {
-        self.post(|m| m.avatar = Some(avatar));
+    /// Shows `avatar`, on `rig` (the same rig or another one).
+    pub fn set_avatar(&self, rig: Arc<Rig>, avatar: Avatar) {
+        self.post(|m| m.avatar = Some((rig, avatar)));
     }
 
     /// Starts refining once the render thread is free; any later request stops it.
@@ -212,6 +239,16 @@ impl Worker {
     /// Records an animation; render requests wait until it ends (its frames stand in).
     pub fn record(&self, job: RecordJob) {
         self.post(|m| m.record = Some(job));
+    }
+
+    /// Bakes an avatar from a generator checkpoint and shows it.
+    pub fn bake(&self, job: BakeJob) {
+        self.post(|m| m.bake = Some(job));
+    }
+
+    /// Finished bakes since the last call.
+    pub fn bakes(&self) -> Vec<BakeUpdate> {
+        self.bakes.try_iter().collect()
     }
 
     /// Recording progress that arrived since the last call, oldest first.
@@ -267,6 +304,9 @@ fn next_job(mailbox: &(Mutex<Mailbox>, Condvar)) -> Option<Job> {
         if let Some(job) = m.record.take() {
             return Some(Job::Record(Box::new(job)));
         }
+        if let Some(job) = m.bake.take() {
+            return Some(Job::Bake(Box::new(job)));
+        }
         if let Some(request) = m.render.take() {
             return Some(Job::Render(Box::new(request)));
         }
@@ -290,11 +330,8 @@ struct WorkerState {
 
 impl WorkerState {
     fn new(gpu: Gpu, rig: Arc<Rig>, avatar: &Avatar) -> Self {
-        let (neutral, _) = RigParams::default()
-            .resolve(&rig)
-            .expect("neutral parameters resolve");
         let mut state = Self {
-            skinner: GpuSkinner::new(rig.clone(), &neutral, &gpu.burn),
+            skinner: neutral_skinner(&rig, &gpu),
             mesh: PreviewRenderer::new(&gpu, &rig),
             pipeline: Err("no avatar yet".into()),
             source: avatar.source.clone(),
@@ -304,6 +341,16 @@ impl WorkerState {
         };
         state.set_avatar(avatar);
         state
+    }
+
+    /// Switches to another rig (the mesh preview and skinning follow); the same rig is kept.
+    fn set_rig(&mut self, rig: Arc<Rig>) {
+        if Arc::ptr_eq(&rig, &self.rig) {
+            return;
+        }
+        self.skinner = neutral_skinner(&rig, &self.gpu);
+        self.mesh = PreviewRenderer::new(&self.gpu, &rig);
+        self.rig = rig;
     }
 
     fn set_avatar(&mut self, avatar: &Avatar) {
@@ -367,10 +414,26 @@ impl WorkerState {
         times.planes = elapsed(&self.gpu);
         let rendered = pipeline.march(planes, &request.camera, &request.options);
         times.march = elapsed(&self.gpu);
+        let super_resolved = match request.options.super_resolution {
+            true => pipeline.super_resolve(&rendered, request.options.resolution)?,
+            false => None,
+        };
+        times.super_resolution = elapsed(&self.gpu);
         let frame = crate::avatar::pipeline::read_frame(rendered, request.options.resolution)?;
-        let image = to_image(&frame, mode);
+        let image = match &super_resolved {
+            Some(sr) => sr.to_image(),
+            None => to_image(&frame, mode),
+        };
         *depth = Some(depth_png(&frame));
         times.image = elapsed(&self.gpu);
         Ok(image)
     }
+}
+
+/// A skinner for `rig` with its neutral identity (the mesh view's).
+fn neutral_skinner(rig: &Arc<Rig>, gpu: &Gpu) -> GpuSkinner {
+    let (neutral, _) = RigParams::default()
+        .resolve(rig)
+        .expect("neutral parameters resolve");
+    GpuSkinner::new(rig.clone(), &neutral, &gpu.burn)
 }

@@ -203,24 +203,38 @@ impl FramePipeline {
     ) -> anyhow::Result<Frame> {
         let planes = self.planes_for(params, options)?;
         let rendered = self.march(planes, camera, options);
-        let super_resolved = match (&self.nets, options.super_resolution) {
-            (Some(nets), true) => {
-                let [c, n] = [rendered.features.dims()[0], options.resolution];
-                let image = nets.super_resolve(rendered.features.clone().reshape([c, n, n]));
-                let size = image.dims()[1];
-                let rgb = image
-                    .reshape([-1])
-                    .into_data()
-                    .try_to_vec::<f32>()
-                    .map_err(|e| anyhow::anyhow!("reading the super-resolved image: {e:?}"))?;
-                Some(SuperResolved { size, rgb })
-            }
-            _ => None,
+        let super_resolved = match options.super_resolution {
+            true => self.super_resolve(&rendered, options.resolution)?,
+            false => None,
         };
         let mut frame = read_frame(rendered, options.resolution)?;
         frame.super_resolved = super_resolved;
         self.gpu.sync();
         Ok(frame)
+    }
+}
+
+impl FramePipeline {
+    /// The avatar's super-resolution network on a rendered frame of side `resolution`
+    /// (`None` for avatars without a generator).
+    pub fn super_resolve(
+        &self,
+        rendered: &Rendered,
+        resolution: usize,
+    ) -> anyhow::Result<Option<SuperResolved>> {
+        let Some(nets) = &self.nets else {
+            return Ok(None);
+        };
+        let c = rendered.features.dims()[0];
+        let n = resolution;
+        let image = nets.super_resolve(rendered.features.clone().reshape([c, n, n]));
+        let size = image.dims()[1];
+        let rgb = image
+            .reshape([-1])
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("reading the super-resolved image: {e:?}"))?;
+        Ok(Some(SuperResolved { size, rgb }))
     }
 }
 
