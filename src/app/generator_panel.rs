@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::bake_job::{BakeJob, BakeUpdate};
-use super::panel::labelled_field;
+use super::panel::file_field;
 use super::settings::GeneratorSettings;
 use super::viewer::{AvatarSource, ViewerApp};
 use crate::avatar::{Avatar, RigRef};
@@ -123,12 +123,24 @@ impl ViewerApp {
     pub(super) fn generator_controls(&mut self, ui: &mut egui::Ui) {
         ui.collapsing("Next3D generator", |ui| {
             ui.horizontal(|ui| {
-                labelled_field(ui, "checkpoint:", &mut self.generator.checkpoint_text);
+                file_field(
+                    ui,
+                    "checkpoint:",
+                    &mut self.generator.checkpoint_text,
+                    "Next3D checkpoint",
+                    &["safetensors"],
+                );
             })
             .response
             .on_hover_text("a Next3D checkpoint converted with tools/convert_next3d.py");
             ui.horizontal(|ui| {
-                labelled_field(ui, "FLAME rig:", &mut self.generator.flame_text);
+                file_field(
+                    ui,
+                    "FLAME rig:",
+                    &mut self.generator.flame_text,
+                    "FLAME rig",
+                    &["safetensors"],
+                );
             })
             .response
             .on_hover_text("your FLAME 2020 files converted with tools/convert_flame.py");
@@ -188,6 +200,7 @@ impl ViewerApp {
                         label: label.clone(),
                         notice: None,
                     };
+                    self.shown = None;
                     self.forget_sent();
                     self.message = Some((false, format!("baked {label}")));
                 }

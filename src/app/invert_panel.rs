@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::invert_job::{InvertJob, InvertUpdate};
-use super::panel::labelled_field;
+use super::panel::file_field;
 use super::viewer::{AvatarSource, ViewerApp};
 use crate::invert::optimise::OptimiseSettings;
 use crate::invert::run::avatar_name;
@@ -115,14 +115,13 @@ impl ViewerApp {
         }
         let mut start: Option<PathBuf> = None;
         ui.horizontal(|ui| {
-            labelled_field(ui, "portrait:", &mut self.inversion.portrait_text);
-            if ui.button("Choose…").clicked()
-                && let Some(path) = rfd::FileDialog::new()
-                    .add_filter("images", &["png", "jpg", "jpeg"])
-                    .pick_file()
-            {
-                self.inversion.portrait_text = path.display().to_string();
-            }
+            file_field(
+                ui,
+                "portrait:",
+                &mut self.inversion.portrait_text,
+                "image",
+                &["png", "jpg", "jpeg"],
+            );
         });
         ui.horizontal(|ui| {
             let label = ui.label("steps:");

@@ -31,15 +31,15 @@ pub use viewer::{AvatarSource, ViewerApp, ViewerOptions};
 pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Result<()> {
     // Smoke tests start from defaults, not from a user's saved state.
     let settings_path = screenshot.is_none().then(Settings::default_path).flatten();
-    let remembered = settings_path
+    let saved = settings_path
         .as_deref()
-        .map(|p| Settings::load(p).adapter)
+        .map(Settings::load)
         .unwrap_or_default();
-    let (gpu, notice) = open_gpu(adapter, &remembered)?;
+    let (gpu, notice) = open_gpu(adapter, &saved.adapter)?;
     let setup = gpu.wgpu_setup();
     let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1180.0, 760.0])
+            .with_inner_size(saved.window.sane().size)
             .with_title("neuralhead"),
         ..Default::default()
     };

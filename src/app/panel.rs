@@ -51,8 +51,14 @@ impl ViewerApp {
                 ui.label(format!("showing: {}", self.source.label));
                 let mut open: Option<PathBuf> = None;
                 ui.horizontal(|ui| {
-                    labelled_field(ui, "avatar file:", &mut self.avatar_path);
-                    if ui.button("Open").clicked() {
+                    let chosen = file_field(
+                        ui,
+                        "avatar file:",
+                        &mut self.avatar_path,
+                        "avatar",
+                        &["safetensors"],
+                    );
+                    if ui.button("Open").clicked() || chosen {
                         open = Some(PathBuf::from(self.avatar_path.trim()));
                     }
                 });
@@ -216,8 +222,14 @@ impl ViewerApp {
                 .weak(),
             );
             ui.horizontal(|ui| {
-                labelled_field(ui, "sequence file:", &mut self.sequence_path);
-                if ui.button("Load").clicked() {
+                let chosen = file_field(
+                    ui,
+                    "sequence file:",
+                    &mut self.sequence_path,
+                    "expression sequence",
+                    &["csv", "json"],
+                );
+                if ui.button("Load").clicked() || chosen {
                     let path = PathBuf::from(self.sequence_path.trim());
                     match Playback::load(&path, &self.rig) {
                         Ok(playback) => self.playback = Some(playback),
@@ -438,7 +450,38 @@ impl ViewerApp {
 /// A one-line text field named by the label before it (for screen readers and tests).
 pub(super) fn labelled_field(ui: &mut egui::Ui, label: &str, text: &mut String) {
     let label = ui.label(label);
-    ui.text_edit_singleline(text).labelled_by(label.id);
+    // Narrow enough that a field and its buttons fit the panel's default width.
+    ui.add(egui::TextEdit::singleline(text).desired_width(170.0))
+        .labelled_by(label.id);
+}
+
+/// A path field with a "Choose…" button that opens the system's file dialog, filtered to
+/// `extensions` (named `kind`). True when a file was chosen there.
+pub(super) fn file_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    text: &mut String,
+    kind: &str,
+    extensions: &[&str],
+) -> bool {
+    labelled_field(ui, label, text);
+    let chosen = ui
+        .button("Choose…")
+        .on_hover_text(format!("pick the {kind} file"))
+        .clicked()
+        .then(|| {
+            rfd::FileDialog::new()
+                .add_filter(kind, extensions)
+                .pick_file()
+        })
+        .flatten();
+    match chosen {
+        Some(path) => {
+            *text = path.display().to_string();
+            true
+        }
+        None => false,
+    }
 }
 
 /// The panel's message after writing `path`.

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::panel::labelled_field;
+use super::panel::file_field;
 use super::refine_engine::{RefineJob, RefineProgress};
 use super::settings::RefineSettings;
 use super::viewer::ViewerApp;
@@ -176,7 +176,7 @@ impl ViewerApp {
                 .weights_text
                 .get_or_insert_with(|| r.weights.display().to_string());
             let before = text.clone();
-            labelled_field(ui, "weights:", text);
+            ui.horizontal(|ui| file_field(ui, "weights:", text, "FADM weights", &["safetensors"]));
             if *text != before {
                 r.weights = PathBuf::from(text.trim());
                 self.refine.error = None;

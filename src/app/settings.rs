@@ -32,6 +32,7 @@ pub struct Settings {
     pub recent_files: Vec<PathBuf>,
     pub refinement: RefineSettings,
     pub generator: GeneratorSettings,
+    pub window: WindowLayout,
     /// The adapter the viewer opens when `--adapter` is not given: `auto`, `cpu` or (part
     /// of) an adapter's name. Read at start: the window and the networks share one device.
     pub adapter: String,
@@ -58,6 +59,43 @@ impl Default for RefineSettings {
             preset: SamplerPreset::Default,
             seed: 0,
             seconds_per_step: BTreeMap::new(),
+        }
+    }
+}
+
+/// The window's size and the control panel's width, in points.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WindowLayout {
+    pub size: [f32; 2],
+    pub panel_width: f32,
+}
+
+impl Default for WindowLayout {
+    fn default() -> Self {
+        Self {
+            size: [1180.0, 760.0],
+            panel_width: 360.0,
+        }
+    }
+}
+
+impl WindowLayout {
+    /// Sizes out of reason (a corrupt file, a monitor since removed) fall back to defaults.
+    pub fn sane(self) -> Self {
+        let default = Self::default();
+        let size_ok = self
+            .size
+            .iter()
+            .all(|s| s.is_finite() && (320.0..=16384.0).contains(s));
+        let width_ok = self.panel_width.is_finite() && (120.0..=2000.0).contains(&self.panel_width);
+        Self {
+            size: if size_ok { self.size } else { default.size },
+            panel_width: if width_ok {
+                self.panel_width
+            } else {
+                default.panel_width
+            },
         }
     }
 }
@@ -132,6 +170,7 @@ impl Default for Settings {
             recent_files: Vec::new(),
             refinement: RefineSettings::default(),
             generator: GeneratorSettings::default(),
+            window: WindowLayout::default(),
             adapter: "auto".into(),
         }
     }
@@ -180,14 +219,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn window_layouts_out_of_reason_fall_back_to_defaults() {
+        let fine = WindowLayout {
+            size: [1400.0, 900.0],
+            panel_width: 420.0,
+        };
+        assert_eq!(fine.sane(), fine);
+        let broken = WindowLayout {
+            size: [f32::NAN, 90_000.0],
+            panel_width: 5.0,
+        };
+        assert_eq!(broken.sane(), WindowLayout::default());
+    }
+
+    #[test]
     fn settings_survive_a_round_trip_and_bad_files_give_defaults() {
         let dir = std::env::temp_dir().join(format!("neuralhead-settings-{}", std::process::id()));
         let path = dir.join("settings.json");
         let mut settings = Settings {
             resolution: 128,
             view: ViewChoice::Depth,
+            window: WindowLayout {
+                size: [1400.0, 900.0],
+                panel_width: 420.0,
+            },
+            adapter: "cpu".into(),
             ..Default::default()
         };
+        settings.generator.seed = 7;
         settings.presets.insert(
             "smile".into(),
             RigParams::default().with_expression("mouthSmileLeft", 0.8),

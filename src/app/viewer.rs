@@ -165,6 +165,11 @@ impl ViewerApp {
         self.playback.as_ref().map(|p| p.frame())
     }
 
+    /// Whether full frames are asked for through the generator's super-resolution network.
+    pub fn super_resolution_requested(&self) -> bool {
+        self.wanted(false).options.super_resolution
+    }
+
     /// The adapter the viewer will open at its next start (see the Performance section).
     pub fn adapter_at_next_start(&self) -> &str {
         &self.settings.adapter
@@ -191,6 +196,8 @@ impl ViewerApp {
         self.has_generator = avatar.generator.is_some();
         self.worker.set_avatar(rig, avatar);
         self.source = source;
+        // The frame on screen is the old avatar's: not settled until the new one arrives.
+        self.shown = None;
         self.forget_sent();
     }
 
@@ -342,6 +349,16 @@ impl ViewerApp {
         }
     }
 
+    /// The window size and panel width, whole points (so that they settle), for the next
+    /// start.
+    fn remember_layout(&mut self, ctx: &egui::Context, panel_width: f32) {
+        let window = &mut self.settings.window;
+        window.panel_width = panel_width.round();
+        if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
+            window.size = [rect.width().round(), rect.height().round()];
+        }
+    }
+
     fn save_settings(&self) {
         if let Some(path) = &self.settings_path
             && let Err(e) = self.settings.save(path)
@@ -389,10 +406,11 @@ impl eframe::App for ViewerApp {
         self.receive_bakes();
         self.handle_dropped_files(&ctx);
         let before = self.settings.clone();
-        egui::Panel::left("controls")
+        let panel = egui::Panel::left("controls")
             .resizable(true)
-            .default_size(360.0)
+            .default_size(self.settings.window.sane().panel_width)
             .show(ui, |ui| self.controls(ui));
+        self.remember_layout(&ctx, panel.response.rect.width());
         egui::CentralPanel::default().show(ui, |ui| self.viewport(ui));
         // After the panel, so that play, pause and scrubbing show in this very frame.
         if let Some(playback) = &mut self.playback {

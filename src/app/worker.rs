@@ -278,11 +278,26 @@ impl Worker {
     }
 }
 
+/// How long closing the window waits for the render thread to finish its job.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl Drop for Worker {
+    /// Asks the thread to stop and waits a little: inversions, recordings and refinements
+    /// stop at their next step, but one frame through a large network can take minutes on a
+    /// CPU device, and closing the window should not wait for it.
     fn drop(&mut self) {
         self.post(|m| m.stop = true);
-        if let Some(thread) = self.thread.take() {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let asked = Instant::now();
+        while !thread.is_finished() && asked.elapsed() < STOP_WAIT {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        if thread.is_finished() {
             let _ = thread.join();
+        } else {
+            log::info!("the render thread is still in a long frame; not waiting for it");
         }
     }
 }
