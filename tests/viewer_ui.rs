@@ -373,3 +373,19 @@ fn a_generator_checkpoint_is_baked_from_the_panel_with_super_resolution_offered(
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_mesh_overlay_lines_up_with_the_neural_frame() {
+    let mut harness = harness();
+    settle(&mut harness);
+    assert!(!harness.state().shows_mesh_overlay());
+    harness.get_by_label("mesh overlay").click_accesskit();
+    harness.step();
+    settle(&mut harness);
+    assert!(harness.state().shows_mesh_overlay());
+    for changing in ["frames/s", "ms · march"] {
+        let rect = harness.get_by_label_contains(changing).rect();
+        harness.mask(rect);
+    }
+    harness.snapshot("viewer_mesh_overlay");
+}

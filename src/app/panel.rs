@@ -324,6 +324,8 @@ impl ViewerApp {
                     &mut s.preview_while_dragging,
                     "quick preview while dragging (N/2, fewer samples)",
                 );
+                ui.checkbox(&mut s.mesh_overlay, "mesh overlay")
+                    .on_hover_text("the skinned rig's edges drawn over the neural frame");
                 let slow = if self.adapter_is_cpu {
                     "; on a CPU device each full frame then takes many seconds"
                 } else {

@@ -27,6 +27,8 @@ pub struct Settings {
     pub channels: [usize; 3],
     /// While the hand moves: a quicker frame at half the resolution and samples.
     pub preview_while_dragging: bool,
+    /// Draw the skinned rig's edges over the neural frame.
+    pub mesh_overlay: bool,
     pub camera: OrbitCamera,
     pub presets: BTreeMap<String, RigParams>,
     pub recent_files: Vec<PathBuf>,
@@ -165,6 +167,7 @@ impl Default for Settings {
             view: ViewChoice::Rgb,
             channels: [3, 4, 5],
             preview_while_dragging: true,
+            mesh_overlay: false,
             camera: OrbitCamera::default(),
             presets: BTreeMap::new(),
             recent_files: Vec::new(),

@@ -66,6 +66,8 @@ pub struct ViewerApp {
     pub(super) rig_file: Option<String>,
     /// Whether the shown avatar has a generator's networks (mouth, blending, SR).
     pub(super) has_generator: bool,
+    /// The skinned mesh of the frame on screen, for the overlay.
+    pub(super) shown_mesh: Option<Vec<[f32; 3]>>,
     pub(super) times: StageTimes,
     pub(super) fps: f64,
     last_frame_at: Option<Instant>,
@@ -126,6 +128,7 @@ impl ViewerApp {
             record: Default::default(),
             generator,
             rig_file: None,
+            shown_mesh: None,
             has_generator,
             times: StageTimes::default(),
             fps: 0.0,
@@ -163,6 +166,11 @@ impl ViewerApp {
     /// The frame of the loaded expression sequence, if one is loaded.
     pub fn sequence_frame(&self) -> Option<usize> {
         self.playback.as_ref().map(|p| p.frame())
+    }
+
+    /// Whether the skinned mesh is drawn over the frame on screen.
+    pub fn shows_mesh_overlay(&self) -> bool {
+        self.settings.mesh_overlay && self.shown_mesh.is_some()
     }
 
     /// Whether full frames are asked for through the generator's super-resolution network.
@@ -235,6 +243,7 @@ impl ViewerApp {
             options,
             view,
             preview,
+            overlay: s.mesh_overlay,
         }
     }
 
@@ -266,6 +275,7 @@ impl ViewerApp {
             request,
             image,
             depth,
+            mesh,
             times,
         }) = self.worker.latest()
         else {
@@ -297,6 +307,7 @@ impl ViewerApp {
         }
         self.last_frame_at = Some(now);
         self.times = times;
+        self.shown_mesh = mesh;
         self.shown = Some(request);
     }
 
@@ -338,6 +349,11 @@ impl ViewerApp {
             if scroll != 0.0 {
                 camera.radius = (camera.radius * (1.0 - f64::from(scroll) * 0.002)).clamp(1.5, 6.0);
             }
+        }
+        if self.settings.mesh_overlay
+            && let (Some(mesh), Some(shown)) = (&self.shown_mesh, &self.shown)
+        {
+            draw_mesh(ui.painter_at(response.rect), &self.rig, mesh, &shown.camera);
         }
         if let Some(label) = self.refine.viewport_label() {
             ui.label(egui::RichText::new(label).weak());
@@ -433,5 +449,28 @@ impl eframe::App for ViewerApp {
             self.settings_dirty = false;
         }
         self.handle_screenshot(&ctx);
+    }
+}
+
+/// The rig's triangle edges over the frame, projected with the frame's camera (the neural
+/// render's own projection, so the two line up).
+fn draw_mesh(painter: egui::Painter, rig: &Rig, vertices: &[[f32; 3]], camera: &OrbitCamera) {
+    let points: Vec<[f64; 3]> = vertices.iter().map(|v| v.map(f64::from)).collect();
+    let rect = painter.clip_rect();
+    let screen: Vec<egui::Pos2> = crate::invert::fit::project(camera, &points)
+        .into_iter()
+        .map(|[x, y]| rect.min + egui::vec2(x as f32 * rect.width(), y as f32 * rect.height()))
+        .collect();
+    let stroke = egui::Stroke::new(
+        0.6,
+        egui::Color32::from_rgba_unmultiplied(90, 220, 255, 140),
+    );
+    for face in &rig.faces {
+        let [a, b, c] = face.map(|i| screen.get(i as usize).copied());
+        if let (Some(a), Some(b), Some(c)) = (a, b, c) {
+            painter.line_segment([a, b], stroke);
+            painter.line_segment([b, c], stroke);
+            painter.line_segment([c, a], stroke);
+        }
     }
 }

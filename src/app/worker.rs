@@ -38,12 +38,17 @@ pub struct Request {
     pub view: View,
     /// A quick frame while the hand moves; the full one follows when it rests.
     pub preview: bool,
+    /// Send the skinned mesh along, to be drawn over the neural frame.
+    pub overlay: bool,
 }
 
 impl Request {
     /// Whether both show the same state (parameters, camera, view), whatever the quality.
     pub fn same_state(&self, other: &Request) -> bool {
-        self.params == other.params && self.camera == other.camera && self.view == other.view
+        self.params == other.params
+            && self.camera == other.camera
+            && self.view == other.view
+            && self.overlay == other.overlay
     }
 
     /// Whether both ask for the same frame: the same state at the same quality.
@@ -70,6 +75,8 @@ pub struct Rendered {
     pub image: Result<image::RgbaImage, String>,
     /// The neural frame's depth as a 16-bit image (see `modes::depth_png`).
     pub depth: Option<DepthImage>,
+    /// The skinned rig's vertices, when the request asked for the overlay.
+    pub mesh: Option<Vec<[f32; 3]>>,
     pub times: StageTimes,
 }
 
@@ -393,10 +400,17 @@ impl WorkerState {
             View::Neural(mode) => self.neural_image(&request, mode, &mut times, &mut depth),
         };
         times.total = start.elapsed().as_secs_f64() * 1e3;
+        let mesh = match (&request.view, request.overlay, &self.pipeline) {
+            (View::Neural(_), true, Ok(pipeline)) => {
+                pipeline.skinned_vertices(&request.params).ok()
+            }
+            _ => None,
+        };
         Rendered {
             request,
             image: image.map_err(|e| format!("{e:#}")),
             depth,
+            mesh,
             times,
         }
     }

@@ -124,6 +124,12 @@ impl FramePipeline {
         Ok(planes)
     }
 
+    /// The avatar's skinned mesh for these parameters, read back (rig space).
+    pub fn skinned_vertices(&self, params: &RigParams) -> anyhow::Result<Vec<[f32; 3]>> {
+        let (vertices, _) = self.skin(params)?;
+        crate::rig::skin_gpu::read_points(vertices)
+    }
+
     /// The skinned vertices and landmarks for these parameters (warnings logged).
     fn skin(&self, params: &RigParams) -> anyhow::Result<(Tensor<2>, Tensor<2>)> {
         let (resolved, warnings): (Resolved, _) = params.resolve(self.skinner.rig())?;
