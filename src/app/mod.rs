@@ -24,7 +24,7 @@ use crate::rig::{Rig, default_rig};
 pub use record_panel::{AnimationKind, RecordState};
 pub use settings::RefineSettings;
 use settings::Settings;
-pub use viewer::{AvatarSource, ViewerApp, ViewerOptions};
+pub use viewer::{AvatarSource, REST, ViewerApp, ViewerOptions};
 
 /// Opens the viewer window. With `screenshot`, saves the first full frame there and exits
 /// (a smoke test of the real window, e.g. under Xvfb).

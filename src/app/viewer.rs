@@ -18,7 +18,7 @@ use crate::rig::{Rig, RigParams};
 /// Radians of orbit per dragged point.
 const DRAG_SPEED: f64 = 0.008;
 /// How long the hand must rest before the full frame is asked for.
-const REST: Duration = Duration::from_millis(150);
+pub const REST: Duration = Duration::from_millis(100);
 
 /// How the viewer starts.
 #[derive(Debug, Clone, Default)]

@@ -20,8 +20,8 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
         "Viewer frames per second, default avatar (preview = N/2, ×0.5 samples while dragging)."
     );
     println!(
-        "{:>5} {:>6} {:>14} {:>14} {:>16}",
-        "N", "frames", "orbit fps", "slider fps", "full frame ms"
+        "{:>5} {:>6} {:>14} {:>14} {:>16} {:>22}",
+        "N", "frames", "orbit fps", "slider fps", "full frame ms", "rest → full frame ms"
     );
     for &n in sizes {
         let full = FrameOptions {
@@ -47,8 +47,10 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
                 RigParams::default().with_expression("mouthSmile_L", 0.5 + i as f32 / 10.0);
             frame(&mut pipeline, &params, &camera, &full)
         })?;
+        // The viewer waits REST after the hand lets go, then renders the full frame.
+        let settled = crate::app::REST.as_secs_f64() * 1e3 + rest;
         println!(
-            "{n:>5} {frames:>6} {:>14.2} {:>14.2} {rest:>16.0}",
+            "{n:>5} {frames:>6} {:>14.2} {:>14.2} {rest:>16.0} {settled:>22.0}",
             1e3 / orbit,
             1e3 / slider
         );
