@@ -103,7 +103,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     out[SLOT_ALPHAS + slot * plane + pixel] = alpha;
     let base = PLANES + slot * C * plane + pixel;
-    for (var k = 0u; k < 2u; k++) {
+    // Where the slot's alpha is 0 the plane is the static plane alone (α·features vanishes),
+    // so most of the plane — away from the head — skips the texture entirely.
+    for (var k = 0u; k < 2u && alpha > 0.0; k++) {
         let s = l + 3u * k;
         if (slots[s] >= 0.0) {
             sample_view(u32(slots[s]), source_pixel(row, col, slots[s + 1u], slots[s + 2u]));
