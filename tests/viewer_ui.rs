@@ -56,6 +56,16 @@ fn settle(harness: &mut Harness<'_, ViewerApp>) -> image::RgbaImage {
     }
 }
 
+/// Steps the UI while a job of the render thread runs (`running`), up to FRAME_TIMEOUT.
+fn step_while(harness: &mut Harness<'_, ViewerApp>, running: fn(&ViewerApp) -> bool, job: &str) {
+    let start = Instant::now();
+    while running(harness.state()) {
+        harness.step();
+        assert!(start.elapsed() < FRAME_TIMEOUT, "{job} did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Mean absolute difference of the RGB channels over rows `rows` (fractions of the height).
 fn mean_difference(a: &image::RgbaImage, b: &image::RgbaImage, rows: (f32, f32)) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions());
@@ -266,12 +276,7 @@ fn recording_an_orbit_from_the_window_writes_its_frames() {
     harness.get_by_label("Record").click_accesskit();
     harness.step();
     assert!(harness.state().recording(), "the recording starts");
-    let start = Instant::now();
-    while harness.state().recording() {
-        harness.step();
-        assert!(start.elapsed() < FRAME_TIMEOUT, "the recording did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    step_while(&mut harness, ViewerApp::recording, "the recording");
     let message = harness.state().message().unwrap_or_default().to_string();
     assert!(message.contains("recorded 3 frames"), "{message}");
     let frames: Vec<_> = (0..3)
@@ -345,12 +350,7 @@ fn a_generator_checkpoint_is_baked_from_the_panel_with_super_resolution_offered(
     harness.get_by_label("Bake").click_accesskit();
     harness.step();
     assert!(harness.state().baking(), "the bake starts");
-    let start = Instant::now();
-    while harness.state().baking() {
-        harness.step();
-        assert!(start.elapsed() < FRAME_TIMEOUT, "the bake did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    step_while(&mut harness, ViewerApp::baking, "the bake");
     let message = harness.state().message().unwrap_or_default().to_string();
     assert!(message.contains("baked seed 0"), "{message}");
     let baked = settle(&mut harness);

@@ -64,14 +64,7 @@ pub enum RecordView {
 }
 
 pub fn run(adapter: &AdapterChoice, args: &RecordArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        (4..=512).contains(&args.neural_size),
-        "--neural-size must be within 4…512"
-    );
-    anyhow::ensure!(
-        (0.5..=4.0).contains(&args.samples),
-        "--samples must be within 0.5…4"
-    );
+    super::render::check_neural_args(args.neural_size, args.samples)?;
     let rig = args.rig.rig()?;
     let params = args.rig.params()?;
     let animation = if let Some(degrees) = args.orbit {

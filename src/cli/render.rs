@@ -167,14 +167,7 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
         | ViewChoice::Opacity
         | ViewChoice::Features
         | ViewChoice::Sr => {
-            anyhow::ensure!(
-                (4..=512).contains(&args.neural_size),
-                "--neural-size must be within 4…512"
-            );
-            anyhow::ensure!(
-                (0.5..=4.0).contains(&args.samples),
-                "--samples must be within 0.5…4"
-            );
+            check_neural_args(args.neural_size, args.samples)?;
             let mode = match args.view {
                 ViewChoice::Rgb => RenderMode::Rgb,
                 ViewChoice::Depth => RenderMode::Depth,
@@ -227,6 +220,19 @@ pub fn run(adapter: &AdapterChoice, args: &RenderArgs) -> anyhow::Result<()> {
         image.width(),
         image.height(),
         gpu.describe()
+    );
+    Ok(())
+}
+
+/// `--neural-size` and `--samples` of the neural views (shared with `record`).
+pub fn check_neural_args(neural_size: usize, samples: f64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (4..=512).contains(&neural_size),
+        "--neural-size must be within 4…512"
+    );
+    anyhow::ensure!(
+        (0.5..=4.0).contains(&samples),
+        "--samples must be within 0.5…4"
     );
     Ok(())
 }
