@@ -161,20 +161,14 @@ impl Worker {
                             repaint();
                         }
                         Job::Refine(job) => {
-                            let interrupted = || {
-                                let (lock, _) = &*shared;
-                                lock.lock().unwrap_or_else(|e| e.into_inner()).has_work()
-                            };
+                            let interrupted = || read_mailbox(&shared, Mailbox::has_work);
                             state.refine(*job, interrupted, |update| {
                                 let _ = refine_sender.send(update);
                                 repaint();
                             });
                         }
                         Job::Invert(job) => {
-                            let stopping = || {
-                                let (lock, _) = &*shared;
-                                lock.lock().unwrap_or_else(|e| e.into_inner()).stop
-                            };
+                            let stopping = || read_mailbox(&shared, |m| m.stop);
                             // Portraits become avatars of the default rig.
                             let rig = crate::rig::default_rig::embedded();
                             let avatar =
@@ -198,10 +192,7 @@ impl Worker {
                             repaint();
                         }
                         Job::Record(job) => {
-                            let stopping = || {
-                                let (lock, _) = &*shared;
-                                lock.lock().unwrap_or_else(|e| e.into_inner()).stop
-                            };
+                            let stopping = || read_mailbox(&shared, |m| m.stop);
                             let pipeline = state.pipeline.as_mut().map_err(|e| &*e);
                             record_job::run(pipeline, &job, stopping, |update| {
                                 let _ = record_sender.send(update);
@@ -307,6 +298,12 @@ impl Drop for Worker {
             log::info!("the render thread is still in a long frame; not waiting for it");
         }
     }
+}
+
+/// What `look` sees in the mailbox (how long jobs learn that they should stop).
+fn read_mailbox(mailbox: &(Mutex<Mailbox>, Condvar), look: impl Fn(&Mailbox) -> bool) -> bool {
+    let (lock, _) = mailbox;
+    look(&lock.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// Blocks until there is work: an avatar change first, then the latest render request.

@@ -110,10 +110,8 @@ impl FramePipeline {
         if !options.draft_planes {
             return self.planes(params);
         }
-        if let Some((cached_params, planes)) = &self.cached_draft
-            && cached_params == params
-        {
-            return Ok(planes.clone());
+        if let Some(planes) = cached_for(&self.cached_draft, params) {
+            return Ok(planes);
         }
         let (rasterizer, static_planes) = &self.draft;
         let (vertices, _) = self.skin(params)?;
@@ -148,10 +146,8 @@ impl FramePipeline {
 
     /// The planes for these rig parameters (cached while they stay the same).
     pub fn planes(&mut self, params: &RigParams) -> anyhow::Result<Planes> {
-        if let Some((cached_params, planes)) = &self.cached
-            && cached_params == params
-        {
-            return Ok(planes.clone());
+        if let Some(planes) = cached_for(&self.cached, params) {
+            return Ok(planes);
         }
         let (vertices, landmarks) = self.skin(params)?;
         let raster = self.rasterizer.forward_fused(
@@ -218,9 +214,7 @@ impl FramePipeline {
         self.gpu.sync();
         Ok(frame)
     }
-}
 
-impl FramePipeline {
     /// The avatar's super-resolution network on a rendered frame of side `resolution`
     /// (`None` for avatars without a generator).
     pub fn super_resolve(
@@ -242,6 +236,14 @@ impl FramePipeline {
             .map_err(|e| anyhow::anyhow!("reading the super-resolved image: {e:?}"))?;
         Ok(Some(SuperResolved { size, rgb }))
     }
+}
+
+/// The cached planes, if they were made for `params`.
+fn cached_for(cache: &Option<(RigParams, Planes)>, params: &RigParams) -> Option<Planes> {
+    cache
+        .as_ref()
+        .filter(|(cached_params, _)| cached_params == params)
+        .map(|(_, planes)| planes.clone())
 }
 
 /// Reads a rendered frame of side `resolution` back to the CPU.
