@@ -15,7 +15,7 @@ use neuralhead::invert::fit::project;
 use neuralhead::invert::frozen_rays::FrozenRays;
 use neuralhead::invert::losses::{masked_l1, masked_psnr, masked_structure};
 use neuralhead::invert::optimise::OptimiseSettings;
-use neuralhead::invert::run::{Prepared, invert};
+use neuralhead::invert::run::{Method, Prepared, invert};
 use neuralhead::invert::target::face_mask;
 use neuralhead::render::camera::OrbitCamera;
 use neuralhead::render::rays::CameraLabel;
@@ -173,11 +173,18 @@ fn a_short_inversion_lowers_the_loss_and_makes_a_valid_avatar() {
     };
     let mut losses = Vec::new();
     let mut previews = 0;
-    let avatar = invert(gpu, &rig(), astronaut(), settings, "short", |p| {
-        losses.push(p.report.loss);
-        previews += usize::from(p.optimiser.preview().is_some());
-        true
-    })
+    let avatar = invert(
+        gpu,
+        &rig(),
+        astronaut(),
+        Method::Direct(settings),
+        "short",
+        |p| {
+            losses.push(p.report.loss);
+            previews += usize::from(p.optimiser.preview().is_some());
+            true
+        },
+    )
     .unwrap();
     eprintln!("losses {losses:?}");
     assert_eq!(losses.len(), 4);
@@ -207,10 +214,17 @@ fn a_cancelled_inversion_returns_no_avatar() {
         ..Default::default()
     };
     let mut steps = 0;
-    let result = invert(gpu, &rig(), astronaut(), settings, "cancelled", |_| {
-        steps += 1;
-        steps < 2
-    });
+    let result = invert(
+        gpu,
+        &rig(),
+        astronaut(),
+        Method::Direct(settings),
+        "cancelled",
+        |_| {
+            steps += 1;
+            steps < 2
+        },
+    );
     let error = result.expect_err("cancelled");
     assert!(
         error.is::<neuralhead::invert::run::Cancelled>(),

@@ -79,7 +79,7 @@ impl ViewerApp {
     }
 
     /// The FLAME rig file of the panel, loaded; `None` when the field is empty.
-    fn flame_rig(&self) -> anyhow::Result<Option<(Arc<Rig>, String)>> {
+    pub(super) fn flame_rig(&self) -> anyhow::Result<Option<(Arc<Rig>, String)>> {
         let text = self.generator.flame_text.trim();
         if text.is_empty() {
             return Ok(None);

@@ -2,15 +2,17 @@
 //! report every step with a preview of the training view, save the avatar (only when it
 //! succeeds) and hand it to the renderer. Cancelled by a flag the UI sets.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::avatar::{Avatar, SourceState, file};
+use crate::avatar::{Avatar, RigRef, SourceState, file};
 use crate::gpu::Gpu;
 use crate::invert::optimise::OptimiseSettings;
-use crate::invert::run::{Cancelled, Prepared, avatar_name, invert};
+use crate::invert::pti::PtiSettings;
+use crate::invert::run::{Cancelled, Method, Prepared, avatar_name, invert};
+use crate::nets::generator::Next3dCheckpoint;
 use crate::rig::Rig;
 
 #[derive(Debug, Clone)]
@@ -18,8 +20,51 @@ pub struct InvertJob {
     pub portrait: PathBuf,
     /// Where the avatar is saved once the inversion succeeds.
     pub out: PathBuf,
-    pub settings: OptimiseSettings,
+    pub method: JobMethod,
     pub cancel: Arc<AtomicBool>,
+}
+
+/// How the job makes the avatar (see `invert::run::Method`).
+#[derive(Debug, Clone)]
+pub enum JobMethod {
+    /// The default rig's arrays optimised directly.
+    Direct(OptimiseSettings),
+    /// Pivotal tuning of the checkpoint's generator on the FLAME rig read from `rig_file`.
+    Pivotal {
+        checkpoint: PathBuf,
+        rig: Arc<Rig>,
+        rig_file: String,
+        settings: PtiSettings,
+    },
+}
+
+impl InvertJob {
+    /// The rig the portrait is fitted to and the avatar lives on, and its file (`None` for
+    /// the embedded default rig).
+    pub fn rig(&self) -> (Arc<Rig>, Option<String>) {
+        match &self.method {
+            JobMethod::Direct(_) => (crate::rig::default_rig::embedded(), None),
+            JobMethod::Pivotal { rig, rig_file, .. } => (rig.clone(), Some(rig_file.clone())),
+        }
+    }
+
+    fn method(&self) -> anyhow::Result<Method> {
+        Ok(match &self.method {
+            JobMethod::Direct(settings) => Method::Direct(*settings),
+            JobMethod::Pivotal {
+                checkpoint,
+                rig_file,
+                settings,
+                ..
+            } => Method::Pivotal {
+                checkpoint: Box::new(Next3dCheckpoint::open(checkpoint)?),
+                rig: RigRef::Flame {
+                    sha256: crate::cli::neural::file_sha256(Path::new(rig_file))?,
+                },
+                settings: *settings,
+            },
+        })
+    }
 }
 
 /// What the render thread says about a running inversion.
@@ -27,6 +72,8 @@ pub enum InvertUpdate {
     /// A stage before the optimisation ("finding the face", …).
     Stage(String),
     Step {
+        /// What the step optimised.
+        stage: &'static str,
         step: usize,
         steps: usize,
         loss: f64,
@@ -63,9 +110,10 @@ pub fn run(
             )));
         }
         let name = avatar_name(&job.portrait);
-        let avatar = invert(gpu, rig, &prepared, job.settings, &name, |progress| {
+        let avatar = invert(gpu, rig, &prepared, job.method()?, &name, |progress| {
             let r = progress.report;
             report(InvertUpdate::Step {
+                stage: progress.stage,
                 step: r.step,
                 steps: progress.total_steps,
                 loss: r.loss,

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::invert_job::{InvertJob, InvertUpdate};
+use super::invert_job::{InvertJob, InvertUpdate, JobMethod};
 use super::panel::file_field;
 use super::viewer::{AvatarSource, ViewerApp};
 use crate::invert::optimise::OptimiseSettings;
+use crate::invert::pti::PtiSettings;
 use crate::invert::run::avatar_name;
-use crate::rig::RigParams;
+use crate::rig::{Rig, RigParams};
 
 /// Steps offered by default in the window: a CPU adapter needs minutes per hundred.
 const WINDOW_STEPS: usize = 100;
@@ -21,15 +22,23 @@ pub struct InvertState {
     pub portrait_text: String,
     pub steps: usize,
     pub resolution: usize,
+    /// Pivotal tuning of the Next3D generator panel's checkpoint on its FLAME rig.
+    pub pti: bool,
+    pub latent_steps: usize,
+    pub tuning_steps: usize,
     running: Option<Running>,
 }
 
 impl Default for InvertState {
     fn default() -> Self {
+        let pti = PtiSettings::default();
         Self {
             portrait_text: String::new(),
             steps: WINDOW_STEPS,
             resolution: OptimiseSettings::default().resolution,
+            pti: false,
+            latent_steps: pti.latent_steps,
+            tuning_steps: pti.tuning_steps,
             running: None,
         }
     }
@@ -41,6 +50,9 @@ struct Running {
     stage: String,
     /// (step, steps, loss, time left)
     step: Option<(usize, usize, f64, Duration)>,
+    /// The rig the new avatar lives on, its file, and whether it has a generator.
+    rig: (Arc<Rig>, Option<String>),
+    generator: bool,
 }
 
 impl ViewerApp {
@@ -61,24 +73,67 @@ impl ViewerApp {
             self.message = Some((true, "an inversion is already running".into()));
             return;
         }
+        let method = match self.inversion_method() {
+            Ok(method) => method,
+            Err(e) => {
+                self.message = Some((true, format!("{e:#}")));
+                return;
+            }
+        };
         let cancel = Arc::new(AtomicBool::new(false));
-        let out = avatar_path_for(&portrait);
-        self.worker.invert(InvertJob {
+        let job = InvertJob {
             portrait: portrait.clone(),
-            out,
-            settings: OptimiseSettings {
-                steps: self.inversion.steps.max(1),
-                resolution: self.inversion.resolution,
-                ..Default::default()
-            },
+            out: avatar_path_for(&portrait),
+            method,
             cancel: cancel.clone(),
-        });
+        };
+        let generator = matches!(job.method, JobMethod::Pivotal { .. });
         self.inversion.running = Some(Running {
             portrait,
             cancel,
             stage: "starting".into(),
             step: None,
+            rig: job.rig(),
+            generator,
         });
+        self.worker.invert(job);
+    }
+
+    /// The direct path, or PTI with the generator panel's checkpoint and FLAME rig.
+    fn inversion_method(&mut self) -> anyhow::Result<JobMethod> {
+        let state = &self.inversion;
+        if !state.pti {
+            return Ok(JobMethod::Direct(OptimiseSettings {
+                steps: state.steps.max(1),
+                resolution: state.resolution,
+                ..Default::default()
+            }));
+        }
+        let settings = PtiSettings {
+            resolution: state.resolution,
+            latent_steps: state.latent_steps,
+            tuning_steps: state.tuning_steps,
+            ..Default::default()
+        };
+        anyhow::ensure!(settings.total_steps() > 0, "PTI needs at least one step");
+        let checkpoint = self.generator.checkpoint_text.trim().to_string();
+        anyhow::ensure!(
+            !checkpoint.is_empty(),
+            "PTI needs a Next3D checkpoint: give it under Avatar → Next3D generator"
+        );
+        let (rig, rig_file) = self.flame_rig()?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "PTI needs the FLAME rig file (tools/convert_flame.py): give it under Avatar → \
+                 Next3D generator"
+            )
+        })?;
+        self.settings.generator.checkpoint = checkpoint.clone().into();
+        Ok(JobMethod::Pivotal {
+            checkpoint: checkpoint.into(),
+            rig,
+            rig_file,
+            settings,
+        })
     }
 
     pub fn cancel_inversion(&mut self) {
@@ -96,7 +151,8 @@ impl ViewerApp {
                 Some((step, steps, loss, left)) => {
                     ui.add(
                         egui::ProgressBar::new(step as f32 / steps.max(1) as f32).text(format!(
-                            "step {step} of {steps}, loss {loss:.4}, {} left",
+                            "{}: step {step} of {steps}, loss {loss:.4}, {} left",
+                            running.stage,
                             human(left)
                         )),
                     );
@@ -123,10 +179,31 @@ impl ViewerApp {
                 &["png", "jpg", "jpeg"],
             );
         });
+        let generator_given = !self.generator.checkpoint_text.trim().is_empty()
+            && !self.generator.flame_text.trim().is_empty();
+        self.inversion.pti &= generator_given;
+        ui.add_enabled(
+            generator_given,
+            egui::Checkbox::new(&mut self.inversion.pti, "PTI with the Next3D generator"),
+        )
+        .on_hover_text(
+            "pivotal tuning: find the generator's w for the portrait, then fine-tune the \
+             generator around it (needs the checkpoint and the FLAME rig under Next3D generator)",
+        )
+        .on_disabled_hover_text("give a checkpoint and a FLAME rig under Next3D generator first");
         ui.horizontal(|ui| {
-            let label = ui.label("steps:");
-            ui.add(egui::DragValue::new(&mut self.inversion.steps).range(1..=2000))
-                .labelled_by(label.id);
+            if self.inversion.pti {
+                let label = ui.label("w steps:");
+                ui.add(egui::DragValue::new(&mut self.inversion.latent_steps).range(0..=2000))
+                    .labelled_by(label.id);
+                let label = ui.label("tuning steps:");
+                ui.add(egui::DragValue::new(&mut self.inversion.tuning_steps).range(0..=2000))
+                    .labelled_by(label.id);
+            } else {
+                let label = ui.label("steps:");
+                ui.add(egui::DragValue::new(&mut self.inversion.steps).range(1..=2000))
+                    .labelled_by(label.id);
+            }
             egui::ComboBox::from_label("N")
                 .selected_text(self.inversion.resolution.to_string())
                 .show_ui(ui, |ui| {
@@ -142,7 +219,17 @@ impl ViewerApp {
                 start = Some(PathBuf::from(text));
             }
         });
-        if self.adapter_is_cpu {
+        if self.adapter_is_cpu && self.inversion.pti {
+            ui.label(
+                egui::RichText::new(
+                    "PTI is meant for a GPU: on this CPU adapter each step runs the whole \
+                     generator forward and backward. The progress bar says how long the run \
+                     will take after the first step; cancel and use fewer steps for a rough \
+                     avatar.",
+                )
+                .weak(),
+            );
+        } else if self.adapter_is_cpu {
             ui.label(
                 egui::RichText::new(
                     "CPU adapter: about 7 s per step at N = 128 and 4.5 s at N = 64 on two \
@@ -183,12 +270,14 @@ impl ViewerApp {
                     running.stage = stage;
                 }
                 InvertUpdate::Step {
+                    stage,
                     step,
                     steps,
                     loss,
                     time_left,
                     preview,
                 } => {
+                    running.stage = stage.to_string();
                     running.step = Some((step, steps, loss, time_left));
                     if let Some(preview) = preview {
                         let rgba = image::DynamicImage::ImageRgb8(preview).into_rgba8();
@@ -196,10 +285,10 @@ impl ViewerApp {
                     }
                 }
                 InvertUpdate::Done { path, source } => {
-                    self.inversion.running = None;
-                    self.rig = crate::rig::default_rig::embedded();
-                    self.rig_file = None;
-                    self.has_generator = false;
+                    let Running { rig, generator, .. } =
+                        self.inversion.running.take().expect("a running inversion");
+                    (self.rig, self.rig_file) = rig;
+                    self.has_generator = generator;
                     self.playback = None;
                     self.settings.remember(&path);
                     // Start from the portrait's expression; the camera stays the user's.

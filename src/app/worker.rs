@@ -169,8 +169,7 @@ impl Worker {
                         }
                         Job::Invert(job) => {
                             let stopping = || read_mailbox(&shared, |m| m.stop);
-                            // Portraits become avatars of the default rig.
-                            let rig = crate::rig::default_rig::embedded();
+                            let (rig, _) = job.rig();
                             let avatar =
                                 invert_job::run(&state.gpu, &rig, &job, stopping, |update| {
                                     let _ = invert_sender.send(update);

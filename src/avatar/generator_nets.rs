@@ -8,7 +8,6 @@ use anyhow::Context;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::Avatar;
-use crate::nets::NoiseMode;
 use crate::nets::generator::Next3dCheckpoint;
 use crate::nets::mouth::{self, MouthBox};
 use crate::nets::styleunet::StyleUNet;
@@ -72,25 +71,16 @@ impl GeneratorNets {
         self.blend.config().in_size
     }
 
-    /// The front raster `[C, R, R]` after the mouth network (crop at the mouth box, resize,
-    /// paste back) and the blending network. A box outside the raster skips the mouth.
+    /// The front raster `[C, R, R]` after the mouth and blending networks
+    /// ([`mouth::fix_front`]).
     pub fn fix_mouth(&self, front: Tensor<3>, mouth_box: MouthBox) -> Tensor<3> {
-        let [c, r, _] = front.dims();
-        let front = front.reshape([1, c, r, r]);
-        let stitched = match mouth::clip(mouth_box, r) {
-            Some(clipped) => {
-                let boxes = [clipped];
-                let crop = mouth::crop_resized(&front, &boxes, self.mouth.config().in_size);
-                let patch = self
-                    .mouth
-                    .forward(crop, self.styles.clone(), NoiseMode::Const);
-                mouth::paste(front, patch, &boxes)
-            }
-            None => front,
-        };
-        self.blend
-            .forward(stitched, self.styles.clone(), NoiseMode::Const)
-            .reshape([c, r, r])
+        mouth::fix_front(
+            &self.mouth,
+            &self.blend,
+            front,
+            mouth_box,
+            self.styles.clone(),
+        )
     }
 
     /// The 512² image from the feature image `[C, N, N]` (rgb = its first three channels).

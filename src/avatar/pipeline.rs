@@ -10,6 +10,7 @@ use burn::tensor::{Tensor, TensorData};
 use super::Avatar;
 use super::generator_nets::GeneratorNets;
 use crate::gpu::Gpu;
+use crate::nets::mouth::read_box;
 use crate::raster::gpu::TriplaneRasterizer;
 use crate::render::camera::OrbitCamera;
 use crate::render::decoder::OsgDecoder;
@@ -158,12 +159,7 @@ impl FramePipeline {
         let planes = match &self.nets {
             None => raster.planes,
             Some(nets) => {
-                let corners = self.rasterizer.mouth_box(landmarks).into_data();
-                let corners = corners
-                    .convert::<i64>()
-                    .try_to_vec::<i64>()
-                    .map_err(|e| anyhow::anyhow!("reading the mouth box: {e:?}"))?;
-                let mouth_box = [corners[0], corners[1], corners[2], corners[3]];
+                let mouth_box = read_box(self.rasterizer.mouth_box(landmarks))?;
                 let front = nets.fix_mouth(raster.front, mouth_box);
                 self.rasterizer
                     .replace_front(raster.planes, &raster.alphas, front, self.static_planes.clone())

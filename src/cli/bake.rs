@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 
 use crate::avatar::{Array, Avatar, GeneratorRef, RigRef, SourceState, file};
 use crate::gpu::{AdapterChoice, Gpu};
-use crate::nets::generator::Next3dCheckpoint;
+use crate::nets::generator::{Identity, NamedArray, Next3dCheckpoint};
 use crate::raster::layout::PlaneLayout;
 use crate::rig::{Rig, RigKind};
 
@@ -70,14 +70,31 @@ pub fn bake(
             sha256: super::neural::file_sha256(Path::new(rig_path))?,
         },
     };
-    let decoder = checkpoint
-        .decoder_arrays()?
+    generator_avatar(
+        checkpoint,
+        identity,
+        checkpoint.decoder_arrays()?,
+        rig_ref,
+        format!("seed {seed}, psi {psi}"),
+    )
+}
+
+/// An avatar of `checkpoint`'s generator: the identity column's output and the decoder baked
+/// in, the checkpoint referenced for its mouth, blending and super-resolution networks.
+pub fn generator_avatar(
+    checkpoint: &Next3dCheckpoint,
+    identity: Identity,
+    decoder: Vec<NamedArray>,
+    rig: RigRef,
+    name: String,
+) -> anyhow::Result<Avatar> {
+    let decoder = decoder
         .into_iter()
         .map(|(k, shape, data)| (k, Array { shape, data }))
         .collect();
     Ok(Avatar {
-        name: format!("seed {seed}, psi {psi}"),
-        rig: rig_ref,
+        name,
+        rig,
         source: SourceState::default(),
         texture: to_array(identity.texture)?,
         static_planes: to_array(identity.static_planes)?,
@@ -93,7 +110,8 @@ pub fn bake(
     })
 }
 
-fn to_array<const D: usize>(t: Tensor<D>) -> anyhow::Result<Array> {
+/// A tensor read back (on any device, autodiff included) as an avatar array.
+pub fn to_array<const D: usize>(t: Tensor<D>) -> anyhow::Result<Array> {
     let shape = t.dims().to_vec();
     let data = t
         .into_data()

@@ -1,17 +1,23 @@
 //! `neuralhead invert portrait.jpg --out me.safetensors`: one-shot inversion of a portrait
-//! into an avatar of the default rig, with a progress bar (step, loss, time left).
+//! into an avatar, with a progress bar (step, loss, time left). By default the avatar lives
+//! on the default rig and its arrays are optimised directly; with `--checkpoint` and
+//! `--flame-rig` it is made by pivotal tuning of a Next3D generator on FLAME.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
 
+use crate::avatar::RigRef;
 use crate::avatar::file::{self, Precision};
 use crate::gpu::{AdapterChoice, Gpu};
 use crate::invert::optimise::OptimiseSettings;
-use crate::invert::run::{Prepared, avatar_name, invert};
-use crate::rig::default_rig;
+use crate::invert::pti::PtiSettings;
+use crate::invert::run::{Method, Prepared, avatar_name, invert};
+use crate::nets::generator::Next3dCheckpoint;
+use crate::rig::{RigKind, default_rig};
 
 #[derive(Args, Debug)]
 pub struct InvertArgs {
@@ -20,15 +26,34 @@ pub struct InvertArgs {
     /// The avatar file to write (only once the inversion succeeds; written atomically).
     #[arg(long)]
     pub out: PathBuf,
-    /// Optimisation steps.
+    /// Optimisation steps (the direct path; PTI has --latent-steps and --tuning-steps).
     #[arg(long, default_value_t = OptimiseSettings::default().steps)]
     pub steps: usize,
+    /// PTI: a Next3D checkpoint converted with tools/convert_next3d.py (needs --flame-rig).
+    #[arg(long, requires = "flame_rig")]
+    pub checkpoint: Option<PathBuf>,
+    /// PTI: the FLAME rig file (tools/convert_flame.py) the checkpoint's textures live on.
+    #[arg(long, requires = "checkpoint")]
+    pub flame_rig: Option<PathBuf>,
+    /// PTI: steps finding the latent w (the generator frozen).
+    #[arg(long, default_value_t = PtiSettings::default().latent_steps)]
+    pub latent_steps: usize,
+    /// PTI: Adam's step size for w.
+    #[arg(long, default_value_t = PtiSettings::default().latent_learning_rate)]
+    pub latent_lr: f64,
+    /// PTI: steps fine-tuning the generator around w.
+    #[arg(long, default_value_t = PtiSettings::default().tuning_steps)]
+    pub tuning_steps: usize,
+    /// PTI: Adam's step size for the generator's weights.
+    #[arg(long, default_value_t = PtiSettings::default().tuning_learning_rate)]
+    pub tuning_lr: f64,
     /// Neural rendering resolution N of the optimisation.
     #[arg(long, default_value_t = OptimiseSettings::default().resolution)]
     pub resolution: usize,
-    /// Coarse and importance samples per ray while optimising.
-    #[arg(long, default_value_t = OptimiseSettings::default().samples)]
-    pub samples: usize,
+    /// Samples per ray while optimising (direct path: 8 groups of the frozen march; PTI:
+    /// coarse and importance samples each, 48).
+    #[arg(long)]
+    pub samples: Option<usize>,
     /// Adam's learning rate for the texture and the static planes.
     #[arg(long, default_value_t = OptimiseSettings::default().learning_rate)]
     pub learning_rate: f64,
@@ -45,12 +70,23 @@ pub struct InvertArgs {
 }
 
 pub fn run(adapter: &AdapterChoice, args: &InvertArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.steps > 0, "--steps must be at least 1");
     anyhow::ensure!(
         (16..=512).contains(&args.resolution),
         "--resolution must be between 16 and 512"
     );
-    let rig = default_rig::embedded();
+    let (rig, rig_file) = match &args.flame_rig {
+        Some(path) => {
+            let rig = crate::rig::file::load(path)
+                .with_context(|| format!("the FLAME rig {}", path.display()))?;
+            anyhow::ensure!(
+                rig.kind == RigKind::Flame2020,
+                "{} is not a FLAME rig; convert yours with tools/convert_flame.py",
+                path.display()
+            );
+            (Arc::new(rig), Some(path))
+        }
+        None => (default_rig::embedded(), None),
+    };
     let prepared = Prepared::load(&args.portrait, &rig)
         .with_context(|| format!("inverting {}", args.portrait.display()))?;
     if prepared.faces_found > 1 {
@@ -65,15 +101,13 @@ pub fn run(adapter: &AdapterChoice, args: &InvertArgs) -> anyhow::Result<()> {
         prepared.fit.error * 100.0
     );
     let gpu = Gpu::new(adapter)?;
-    let settings = OptimiseSettings {
-        resolution: args.resolution,
-        steps: args.steps,
-        samples: args.samples,
-        learning_rate: args.learning_rate,
-        static_size: args.static_size,
-        ..Default::default()
+    let method = method(args, rig_file)?;
+    let pti = matches!(method, Method::Pivotal { .. });
+    let total_steps = match &method {
+        Method::Direct(s) => s.steps,
+        Method::Pivotal { settings, .. } => settings.total_steps(),
     };
-    let bar = indicatif::ProgressBar::new(args.steps as u64).with_style(
+    let bar = indicatif::ProgressBar::new(total_steps as u64).with_style(
         indicatif::ProgressStyle::with_template(
             "{bar:30} step {pos}/{len}  {msg}  elapsed {elapsed}  left {eta}",
         )
@@ -82,12 +116,15 @@ pub fn run(adapter: &AdapterChoice, args: &InvertArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last_render = None;
     let name = avatar_name(&args.portrait);
-    let avatar = invert(&gpu, &rig, &prepared, settings, &name, |progress| {
+    let avatar = invert(&gpu, &rig, &prepared, method, &name, |progress| {
         let r = progress.report;
         let status = format!(
-            "loss {:.4} (L1 {:.4}, 1−SSIM {:.4})",
-            r.loss, r.l1, r.structure
+            "{}: loss {:.4} (L1 {:.4}, 1−SSIM {:.4})",
+            progress.stage, r.loss, r.l1, r.structure
         );
+        if pti && gpu.is_cpu() && r.step == 1 {
+            bar.suspend(|| eprintln!("{}", cpu_estimate(progress.elapsed, total_steps)));
+        }
         // Without a terminal the bar is hidden: log a line per tenth of the run instead.
         if bar.is_hidden() && (r.step % (progress.total_steps / 10).max(1) == 0 || r.step == 1) {
             eprintln!(
@@ -110,7 +147,7 @@ pub fn run(adapter: &AdapterChoice, args: &InvertArgs) -> anyhow::Result<()> {
     eprintln!(
         "wrote {} after {} steps in {:.1} s",
         args.out.display(),
-        args.steps,
+        total_steps,
         started.elapsed().as_secs_f64()
     );
     if let (Some(path), Some(render)) = (&args.compare, last_render) {
@@ -130,4 +167,61 @@ pub fn run(adapter: &AdapterChoice, args: &InvertArgs) -> anyhow::Result<()> {
         super::render::save_png(&both, path)?;
     }
     Ok(())
+}
+
+/// The direct path, or PTI when a checkpoint and a FLAME rig are given.
+fn method(args: &InvertArgs, rig_file: Option<&PathBuf>) -> anyhow::Result<Method> {
+    let (Some(checkpoint), Some(rig_file)) = (&args.checkpoint, rig_file) else {
+        anyhow::ensure!(args.steps > 0, "--steps must be at least 1");
+        let defaults = OptimiseSettings::default();
+        return Ok(Method::Direct(OptimiseSettings {
+            resolution: args.resolution,
+            steps: args.steps,
+            samples: args.samples.unwrap_or(defaults.samples),
+            learning_rate: args.learning_rate,
+            static_size: args.static_size,
+            ..defaults
+        }));
+    };
+    let settings = PtiSettings {
+        resolution: args.resolution,
+        samples: args.samples.unwrap_or(PtiSettings::default().samples),
+        latent_steps: args.latent_steps,
+        latent_learning_rate: args.latent_lr,
+        tuning_steps: args.tuning_steps,
+        tuning_learning_rate: args.tuning_lr,
+    };
+    anyhow::ensure!(
+        settings.total_steps() > 0,
+        "--latent-steps and --tuning-steps are both 0: nothing to do"
+    );
+    anyhow::ensure!(settings.samples >= 2, "--samples must be at least 2");
+    Ok(Method::Pivotal {
+        checkpoint: Box::new(Next3dCheckpoint::open(checkpoint)?),
+        rig: RigRef::Flame {
+            sha256: super::neural::file_sha256(rig_file)?,
+        },
+        settings,
+    })
+}
+
+/// PTI is meant for a GPU: after the first step on a CPU adapter, how long the whole run will
+/// take and how to make it shorter.
+fn cpu_estimate(first_step: std::time::Duration, total_steps: usize) -> String {
+    let per_step = first_step.as_secs_f64();
+    let minutes = per_step * total_steps as f64 / 60.0;
+    let total = if minutes < 90.0 {
+        format!("{minutes:.0} min")
+    } else {
+        format!("{:.1} h", minutes / 60.0)
+    };
+    // Steps that fit in about a quarter of an hour, split as PTI's 450 : 350.
+    let budget = ((900.0 / per_step.max(1e-3)) as usize).max(2);
+    let latent = (budget * 9 / 16).max(1);
+    format!(
+        "PTI is meant for a GPU: on this CPU adapter a step takes {per_step:.1} s, so {total_steps} \
+         steps take about {total}. For a rough avatar in about 15 minutes, stop (Ctrl-C) and \
+         run again with --latent-steps {latent} --tuning-steps {}.",
+        budget - latent
+    )
 }

@@ -10,6 +10,8 @@
 
 use glam::{DVec3, DVec4};
 
+use super::least_squares::{LeastSquares, central_differences, solve};
+
 use crate::render::camera::{OrbitCamera, rig_to_world};
 use crate::rig::params::Identity;
 use crate::rig::skin_cpu::skin;
@@ -17,9 +19,9 @@ use crate::rig::{Rig, RigKind, RigParams};
 
 /// Pull of each expression weight toward 0 (in units of the normalised image).
 const EXPRESSION_PRIOR: f64 = 0.01;
-const ITERATIONS: usize = 60;
+pub(super) const ITERATIONS: usize = 60;
 /// Rigid unknowns: yaw, pitch, roll, crop scale, crop shift x, y.
-const RIGID: usize = 6;
+pub(super) const RIGID: usize = 6;
 /// Rounds of (identity, then camera and expression).
 const IDENTITY_ROUNDS: usize = 2;
 
@@ -37,17 +39,23 @@ pub struct Fit {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FitError {
-    #[error("landmark fitting needs the default rig's 468 MediaPipe vertices (this rig is {0:?})")]
+    #[error(
+        "landmark fitting needs the default rig's 468 MediaPipe vertices or a FLAME rig's landmark embedding (this rig is {0:?})"
+    )]
     UnsupportedRig(RigKind),
     #[error("{0}")]
     Params(String),
 }
 
 /// Fits `rig` to `landmarks`, MediaPipe's 468 points in normalised crop coordinates
-/// (0…1, y down).
+/// (0…1, y down). FLAME rigs are fitted through their landmark embedding (`fit_flame.rs`).
 pub fn fit(rig: &Rig, landmarks: &[[f64; 2]]) -> Result<Fit, FitError> {
-    if rig.kind != RigKind::Default || rig.template.len() < landmarks.len() {
-        return Err(FitError::UnsupportedRig(rig.kind));
+    match rig.kind {
+        RigKind::Flame2020 => return super::fit_flame::fit(rig, landmarks),
+        RigKind::Default if rig.template.len() < landmarks.len() => {
+            return Err(FitError::UnsupportedRig(rig.kind));
+        }
+        RigKind::Default => {}
     }
     let mut problem = Problem {
         rig,
@@ -61,13 +69,13 @@ pub fn fit(rig: &Rig, landmarks: &[[f64; 2]]) -> Result<Fit, FitError> {
     // The rigid part first, from neutral; then with the expressions; then the identity takes
     // what they cannot explain. (Fitting the identity first lets it absorb a real jaw opening;
     // this order lets expressions absorb some identity instead — one view cannot tell.)
-    x = problem.solve(x, RIGID)?;
-    x = problem.solve(x, all)?;
+    x = solve(&problem, x, RIGID, ITERATIONS)?;
+    x = solve(&problem, x, all, ITERATIONS)?;
     for _ in 0..IDENTITY_ROUNDS {
         problem.offsets = Some(problem.identity(&x)?);
-        x = problem.solve(x, all)?;
+        x = solve(&problem, x, all, ITERATIONS)?;
     }
-    let iod = distance(landmarks[33], landmarks[263]);
+    let iod = inter_ocular(landmarks);
     let error = problem
         .landmark_residuals(&x)?
         .iter()
@@ -98,6 +106,21 @@ pub fn project(camera: &OrbitCamera, points: &[[f64; 3]]) -> Vec<[f64; 2]> {
         .collect()
 }
 
+/// The EG3D camera of the rigid unknowns (yaw, pitch, roll first).
+pub(super) fn rigid_camera(x: &[f64]) -> OrbitCamera {
+    OrbitCamera {
+        yaw: x[0],
+        pitch: x[1],
+        roll: x[2],
+        ..Default::default()
+    }
+}
+
+/// The distance between the outer eye corners of MediaPipe's 468 landmarks.
+pub(super) fn inter_ocular(landmarks: &[[f64; 2]]) -> f64 {
+    distance(landmarks[33], landmarks[263])
+}
+
 fn distance(a: [f64; 2], b: [f64; 2]) -> f64 {
     (a[0] - b[0]).hypot(a[1] - b[1])
 }
@@ -112,12 +135,7 @@ struct Problem<'a> {
 
 impl Problem<'_> {
     fn camera(&self, x: &[f64]) -> OrbitCamera {
-        OrbitCamera {
-            yaw: x[0],
-            pitch: x[1],
-            roll: x[2],
-            ..Default::default()
-        }
+        rigid_camera(x)
     }
 
     fn params(&self, x: &[f64]) -> RigParams {
@@ -182,108 +200,28 @@ impl Problem<'_> {
         r.extend(x[RIGID..].iter().map(|w| EXPRESSION_PRIOR * w));
         Ok(r)
     }
+}
 
-    /// Levenberg–Marquardt over the first `active` unknowns; expressions kept in [0, 1].
-    fn solve(&self, mut x: Vec<f64>, active: usize) -> Result<Vec<f64>, FitError> {
-        let cost = |r: &[f64]| r.iter().map(|v| v * v).sum::<f64>();
-        let mut r = self.residual(&x)?;
-        let mut lambda = 1e-3;
-        for _ in 0..ITERATIONS {
-            let jacobian = self.jacobian(&x, active)?;
-            let (mut normal, gradient) = normal_equations(&jacobian, &r);
-            for (i, row) in normal.iter_mut().enumerate() {
-                row[i] = row[i] * (1.0 + lambda) + 1e-12;
-            }
-            let Some(step) = solve_linear(normal, gradient.iter().map(|g| -g).collect()) else {
-                break;
-            };
-            let mut trial = x.clone();
-            for (t, s) in trial.iter_mut().zip(&step) {
-                *t += s;
-            }
-            for w in &mut trial[RIGID..] {
-                *w = w.clamp(0.0, 1.0);
-            }
-            let trial_r = self.residual(&trial)?;
-            if cost(&trial_r) < cost(&r) {
-                let gain = cost(&r) - cost(&trial_r);
-                (x, r) = (trial, trial_r);
-                lambda = (lambda * 0.3).max(1e-9);
-                if gain < 1e-14 {
-                    break;
-                }
-            } else {
-                lambda *= 10.0;
-                if lambda > 1e8 {
-                    break;
-                }
-            }
-        }
-        Ok(x)
+impl LeastSquares for Problem<'_> {
+    fn residual(&self, x: &[f64]) -> Result<Vec<f64>, FitError> {
+        Problem::residual(self, x)
     }
 
-    /// Central differences of the residual for the first `active` unknowns.
     fn jacobian(&self, x: &[f64], active: usize) -> Result<Vec<Vec<f64>>, FitError> {
-        const H: f64 = 1e-6;
-        (0..active)
-            .map(|i| {
-                let (mut plus, mut minus) = (x.to_vec(), x.to_vec());
-                plus[i] += H;
-                minus[i] -= H;
-                let (a, b) = (self.residual(&plus)?, self.residual(&minus)?);
-                Ok(a.iter().zip(&b).map(|(p, m)| (p - m) / (2.0 * H)).collect())
-            })
-            .collect()
+        central_differences(|x| Problem::residual(self, x), x, active)
     }
-}
 
-/// `JᵀJ` and `Jᵀr` for column-major `jacobian[unknown][residual]`.
-fn normal_equations(jacobian: &[Vec<f64>], r: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
-    let n = jacobian.len();
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-    let normal = (0..n)
-        .map(|i| (0..n).map(|j| dot(&jacobian[i], &jacobian[j])).collect())
-        .collect();
-    let gradient = jacobian.iter().map(|column| dot(column, r)).collect();
-    (normal, gradient)
-}
-
-/// Gaussian elimination with partial pivoting; `None` when singular.
-fn solve_linear(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
-    let n = b.len();
-    for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-300 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        for row in col + 1..n {
-            let factor = a[row][col] / a[col][col];
-            let pivot_row = a[col].clone();
-            for (value, p) in a[row][col..].iter_mut().zip(&pivot_row[col..]) {
-                *value -= factor * p;
-            }
-            b[row] -= factor * b[col];
+    /// Expressions stay in [0, 1].
+    fn clamp(&self, x: &mut [f64]) {
+        for w in &mut x[RIGID..] {
+            *w = w.clamp(0.0, 1.0);
         }
     }
-    let mut x = vec![0.0; n];
-    for row in (0..n).rev() {
-        let sum: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - sum) / a[row][row];
-    }
-    Some(x)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn solves_a_small_system() {
-        let x = solve_linear(vec![vec![2.0, 1.0], vec![1.0, 3.0]], vec![3.0, 5.0]).unwrap();
-        assert!((x[0] - 0.8).abs() < 1e-12 && (x[1] - 1.4).abs() < 1e-12);
-    }
 
     /// Landmarks made by the rig itself from a known camera and expression are fitted back.
     #[test]

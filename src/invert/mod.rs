@@ -4,9 +4,12 @@
 pub mod align;
 pub mod face;
 pub mod fit;
+pub mod fit_flame;
 pub mod frozen_rays;
 pub mod identity;
+pub mod least_squares;
 pub mod losses;
 pub mod optimise;
+pub mod pti;
 pub mod run;
 pub mod target;

@@ -298,6 +298,10 @@ impl Optimiser {
         Ok(report)
     }
 
+    pub fn settings(&self) -> &OptimiseSettings {
+        &self.settings
+    }
+
     /// The training view as of the last step (the live preview), or `None` before the first.
     pub fn preview(&self) -> Option<image::RgbImage> {
         let n = self.settings.resolution;
@@ -438,7 +442,7 @@ fn tensor<const D: usize>(a: &Array, device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(a.data.clone(), a.shape.clone()), device)
 }
 
-fn read(t: Tensor<1>) -> anyhow::Result<Vec<f32>> {
+pub(super) fn read(t: Tensor<1>) -> anyhow::Result<Vec<f32>> {
     t.inner()
         .into_data()
         .convert::<f32>()
@@ -446,7 +450,7 @@ fn read(t: Tensor<1>) -> anyhow::Result<Vec<f32>> {
         .map_err(|e| anyhow::anyhow!("reading a tensor back: {e:?}"))
 }
 
-fn read_scalar(t: Tensor<1>) -> anyhow::Result<f64> {
+pub(super) fn read_scalar(t: Tensor<1>) -> anyhow::Result<f64> {
     Ok(f64::from(read(t)?[0]))
 }
 

@@ -8,9 +8,11 @@ use super::align::Crop;
 use super::face::{FaceModels, portrait};
 use super::fit::{Fit, fit};
 use super::optimise::{OptimiseSettings, Optimiser, StepReport};
+use super::pti::{Pti, PtiSettings};
 use super::target::Target;
-use crate::avatar::Avatar;
+use crate::avatar::{Avatar, RigRef};
 use crate::gpu::Gpu;
+use crate::nets::generator::Next3dCheckpoint;
 use crate::rig::Rig;
 
 /// A portrait with its face found and the rig fitted to it.
@@ -68,12 +70,81 @@ pub fn avatar_name(portrait: &Path) -> String {
 
 pub use crate::Cancelled;
 
+/// An optimisation that turns a prepared portrait into an avatar, step by step.
+pub trait Inversion {
+    fn total_steps(&self) -> usize;
+    /// What the next step optimises, for progress displays.
+    fn stage(&self) -> &'static str;
+    fn step(&mut self) -> anyhow::Result<StepReport>;
+    /// The training view as of the last step (a live preview).
+    fn preview(&self) -> Option<image::RgbImage>;
+    fn avatar(&mut self, name: &str) -> anyhow::Result<Avatar>;
+}
+
+impl Inversion for Optimiser {
+    fn total_steps(&self) -> usize {
+        self.settings().steps
+    }
+    fn stage(&self) -> &'static str {
+        "optimising the texture and planes"
+    }
+    fn step(&mut self) -> anyhow::Result<StepReport> {
+        Optimiser::step(self)
+    }
+    fn preview(&self) -> Option<image::RgbImage> {
+        Optimiser::preview(self)
+    }
+    fn avatar(&mut self, name: &str) -> anyhow::Result<Avatar> {
+        Optimiser::avatar(self, name)
+    }
+}
+
+impl Inversion for Pti {
+    fn total_steps(&self) -> usize {
+        Pti::total_steps(self)
+    }
+    fn stage(&self) -> &'static str {
+        Pti::stage(self)
+    }
+    fn step(&mut self) -> anyhow::Result<StepReport> {
+        Pti::step(self)
+    }
+    fn preview(&self) -> Option<image::RgbImage> {
+        Pti::preview(self)
+    }
+    fn avatar(&mut self, name: &str) -> anyhow::Result<Avatar> {
+        Pti::avatar(self, name)
+    }
+}
+
+/// How the avatar is made.
+pub enum Method {
+    /// On the default rig: the texture, static planes and decoder optimised directly.
+    Direct(OptimiseSettings),
+    /// On a FLAME rig with a Next3D generator: pivotal tuning (`rig` names the FLAME file).
+    Pivotal {
+        checkpoint: Box<Next3dCheckpoint>,
+        rig: RigRef,
+        settings: PtiSettings,
+    },
+}
+
+impl Method {
+    pub fn resolution(&self) -> usize {
+        match self {
+            Method::Direct(s) => s.resolution,
+            Method::Pivotal { settings, .. } => settings.resolution,
+        }
+    }
+}
+
 /// Where a running inversion stands.
 pub struct Progress<'a> {
     pub report: StepReport,
     pub total_steps: usize,
+    pub stage: &'static str,
     pub elapsed: Duration,
-    pub optimiser: &'a Optimiser,
+    pub optimiser: &'a dyn Inversion,
 }
 
 impl Progress<'_> {
@@ -84,26 +155,47 @@ impl Progress<'_> {
     }
 }
 
-/// Optimises an avatar for `prepared`. `on_step` sees every step and returns `false` to
-/// cancel (then the result is `Err(Cancelled)`).
+/// Optimises an avatar for `prepared` on `rig` (the rig the portrait was fitted to).
+/// `on_step` sees every step and returns `false` to cancel (then the result is
+/// `Err(Cancelled)`).
 pub fn invert(
     gpu: &Gpu,
     rig: &Rig,
     prepared: &Prepared,
-    settings: OptimiseSettings,
+    method: Method,
     name: &str,
     mut on_step: impl FnMut(&Progress) -> bool,
 ) -> anyhow::Result<Avatar> {
-    let target = prepared.target(settings.resolution);
-    let mut optimiser = Optimiser::new(gpu, rig, &prepared.fit, &target, settings)?;
+    let target = prepared.target(method.resolution());
+    let mut optimiser: Box<dyn Inversion> = match method {
+        Method::Direct(settings) => {
+            Box::new(Optimiser::new(gpu, rig, &prepared.fit, &target, settings)?)
+        }
+        Method::Pivotal {
+            checkpoint,
+            rig: rig_ref,
+            settings,
+        } => Box::new(Pti::new(
+            gpu,
+            rig,
+            *checkpoint,
+            &prepared.fit,
+            &target,
+            rig_ref,
+            settings,
+        )?),
+    };
     let started = Instant::now();
-    for _ in 0..settings.steps {
+    let total_steps = optimiser.total_steps();
+    for _ in 0..total_steps {
+        let stage = optimiser.stage();
         let report = optimiser.step()?;
         let progress = Progress {
             report,
-            total_steps: settings.steps,
+            total_steps,
+            stage,
             elapsed: started.elapsed(),
-            optimiser: &optimiser,
+            optimiser: optimiser.as_ref(),
         };
         if !on_step(&progress) {
             return Err(Cancelled.into());

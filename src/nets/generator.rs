@@ -131,33 +131,7 @@ impl Next3dCheckpoint {
 
     /// The texture and static planes for given ws `[1, 28, w]`.
     pub fn synthesize(&self, ws: Tensor<3>, device: &Device) -> Result<Identity, WeightsError> {
-        let [_, _, w_dim] = ws.dims();
-        let eg3d_ws = ws.clone().narrow(1, 0, EG3D_WS);
-        let texture_ws = ws.narrow(1, EG3D_WS, EG3D_WS);
-        let texture_net = SynthesisNetwork::load(
-            &self.weights,
-            "texture_backbone.synthesis.",
-            self.config.texture_resolution,
-            None,
-            device,
-        )?;
-        let texture = texture_net.forward(texture_ws, NoiseMode::Const);
-        drop(texture_net);
-        let static_net = SynthesisNetwork::load(
-            &self.weights,
-            "backbone.synthesis.",
-            self.config.plane_resolution,
-            None,
-            device,
-        )?;
-        let planes = static_net.forward(eg3d_ws.clone(), NoiseMode::Const);
-        let [_, c3, p, _] = planes.dims();
-        let [_, c, t, _] = texture.dims();
-        Ok(Identity {
-            styles: eg3d_ws.reshape([EG3D_WS, w_dim]),
-            texture: texture.reshape([c, t, t]),
-            static_planes: planes.reshape([3, c3 / 3, p, p]),
-        })
+        Ok(IdentityNets::load(self, device)?.forward(ws))
     }
 
     /// The mouth and blending networks (run when the expression changes).
@@ -204,6 +178,46 @@ impl Next3dCheckpoint {
 
 /// A tensor's name, shape and values.
 pub type NamedArray = (String, Vec<usize>, Vec<f32>);
+
+/// The identity column's networks: the texture and the static-plane synthesis.
+#[derive(Clone)]
+pub struct IdentityNets {
+    texture: SynthesisNetwork,
+    planes: SynthesisNetwork,
+}
+
+impl IdentityNets {
+    pub fn load(checkpoint: &Next3dCheckpoint, device: &Device) -> Result<Self, WeightsError> {
+        let load = |prefix: &str, resolution: usize| {
+            SynthesisNetwork::load(&checkpoint.weights, prefix, resolution, None, device)
+        };
+        Ok(Self {
+            texture: load(
+                "texture_backbone.synthesis.",
+                checkpoint.config.texture_resolution,
+            )?,
+            planes: load("backbone.synthesis.", checkpoint.config.plane_resolution)?,
+        })
+    }
+
+    /// The texture (from the last 14 ws) and the static planes (from the first 14) for ws
+    /// `[1, 28, w]`.
+    pub fn forward(&self, ws: Tensor<3>) -> Identity {
+        let [_, _, w_dim] = ws.dims();
+        let eg3d_ws = ws.clone().narrow(1, 0, EG3D_WS);
+        let texture = self
+            .texture
+            .forward(ws.narrow(1, EG3D_WS, EG3D_WS), NoiseMode::Const);
+        let planes = self.planes.forward(eg3d_ws.clone(), NoiseMode::Const);
+        let [_, c3, p, _] = planes.dims();
+        let [_, c, t, _] = texture.dims();
+        Identity {
+            styles: eg3d_ws.reshape([EG3D_WS, w_dim]),
+            texture: texture.reshape([c, t, t]),
+            static_planes: planes.reshape([3, c3 / 3, p, p]),
+        }
+    }
+}
 
 /// The identity column's output.
 pub struct Identity {

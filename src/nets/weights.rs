@@ -46,6 +46,9 @@ pub struct Weights {
     origin: String,
     tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
     metadata: HashMap<String, String>,
+    /// Differentiable stand-ins (flattened) that [`Weights::tensor`] returns instead of the
+    /// stored values, so that networks loaded from these weights pass gradients to them.
+    tracked: HashMap<String, Tensor<1>>,
 }
 
 impl Weights {
@@ -82,6 +85,7 @@ impl Weights {
             origin: origin.to_string(),
             tensors,
             metadata,
+            tracked: HashMap::new(),
         })
     }
 
@@ -94,6 +98,7 @@ impl Weights {
             origin: origin.to_string(),
             tensors: arrays.into_iter().map(|(k, s, v)| (k, (s, v))).collect(),
             metadata: HashMap::new(),
+            tracked: HashMap::new(),
         }
     }
 
@@ -190,8 +195,23 @@ impl Weights {
                 ),
             });
         }
+        if let Some(tracked) = self.tracked.get(key) {
+            let dims: [usize; D] = std::array::from_fn(|i| shape[i]);
+            return Ok(tracked.clone().reshape(dims));
+        }
         let data = TensorData::new(self.values(key)?.to_vec(), shape.to_vec());
         Ok(Tensor::from_data(data, device))
+    }
+
+    /// The float tensors' names.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
+    /// From now on [`Weights::tensor`] returns these flattened tensors (each with the stored
+    /// tensor's number of elements) for their keys; an empty map restores the stored values.
+    pub fn track(&mut self, tracked: HashMap<String, Tensor<1>>) {
+        self.tracked = tracked;
     }
 
     /// `{prefix}.bias` of length `len` when the file has one (layers built with `bias=False`
