@@ -200,3 +200,102 @@ fn command_line_inverts_by_pivotal_tuning_on_a_flame_rig() {
     assert!(!other.exists());
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The tuning stage's gradients: networks loaded from tracked weights pass gradients through
+/// the load-time scaling (equalised learning rate) to the raw weights. Checked against central
+/// differences on a texture-synthesis weight, with a random projection of the texture as the
+/// loss.
+#[test]
+fn tracked_weights_get_the_gradients_of_central_differences() {
+    use burn::tensor::{Distribution, Tensor, TensorData};
+    use neuralhead::nets::generator::IdentityNets;
+    use std::collections::HashMap;
+
+    let gpu = common::gpu();
+    let spec = RandomGeneratorSpec {
+        unet_resolution: RASTER,
+        ..Default::default()
+    };
+    let weights = random_generator(&spec);
+    let mut checkpoint =
+        Next3dCheckpoint::from_weights(weights, std::path::Path::new("random"), String::new())
+            .unwrap();
+    let key = checkpoint
+        .weights
+        .keys()
+        .find(|k| k.starts_with("texture_backbone.synthesis.") && k.ends_with("conv1.weight"))
+        .unwrap()
+        .to_string();
+    let values = checkpoint.weights.values(&key).unwrap().to_vec();
+    let n = values.len();
+    let plain = &gpu.burn;
+    let device = plain.clone().autodiff();
+    let w_avg: Tensor<1> = checkpoint
+        .weights
+        .tensor("backbone.mapping.w_avg", [None], plain)
+        .unwrap();
+    let w_dim = w_avg.dims()[0];
+    let ws = |device: &burn::tensor::Device| {
+        Tensor::<3>::from_data(
+            w_avg
+                .clone()
+                .reshape([1, 1, w_dim])
+                .repeat_dim(1, 28)
+                .into_data(),
+            device,
+        )
+    };
+    let texture_shape = IdentityNets::load(&checkpoint, plain)
+        .unwrap()
+        .forward(ws(plain))
+        .texture
+        .dims();
+    let projection = Tensor::<3>::random(texture_shape, Distribution::Normal(0.0, 1.0), plain);
+    let loss = |checkpoint: &Next3dCheckpoint, device: &burn::tensor::Device| {
+        let texture = IdentityNets::load(checkpoint, device)
+            .unwrap()
+            .forward(ws(device))
+            .texture;
+        (texture * Tensor::from_data(projection.clone().into_data(), device)).sum()
+    };
+
+    let tracked =
+        Tensor::<1>::from_data(TensorData::new(values.clone(), [n]), &device).require_grad();
+    checkpoint
+        .weights
+        .track(HashMap::from([(key.clone(), tracked.clone())]));
+    let grads = loss(&checkpoint, &device).backward();
+    let gradient: Vec<f32> = tracked
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+
+    let h = 1e-2;
+    let scale = gradient.iter().fold(0.0f32, |m, g| m.max(g.abs()));
+    for i in [0, n / 3, n - 1] {
+        let at = |delta: f32| {
+            let mut moved = values.clone();
+            moved[i] += delta;
+            let moved = Tensor::<1>::from_data(TensorData::new(moved, [n]), plain);
+            let mut checkpoint = Next3dCheckpoint::from_weights(
+                checkpoint.weights.clone(),
+                std::path::Path::new("random"),
+                String::new(),
+            )
+            .unwrap();
+            checkpoint
+                .weights
+                .track(HashMap::from([(key.clone(), moved)]));
+            loss(&checkpoint, plain).into_scalar::<f32>()
+        };
+        let numeric = (at(h) - at(-h)) / (2.0 * h);
+        eprintln!("{key}[{i}]: autodiff {} numeric {numeric}", gradient[i]);
+        assert!(
+            (gradient[i] - numeric).abs() <= 2e-2 * scale,
+            "{key}[{i}]: autodiff {} vs central differences {numeric} (largest |g| {scale})",
+            gradient[i]
+        );
+    }
+}
