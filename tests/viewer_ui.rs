@@ -389,3 +389,70 @@ fn the_mesh_overlay_lines_up_with_the_neural_frame() {
     }
     harness.snapshot("viewer_mesh_overlay");
 }
+
+#[test]
+fn a_portrait_is_inverted_by_pivotal_tuning_from_the_panel() {
+    use neuralhead::nets::random::{RandomGeneratorSpec, random_generator};
+    use neuralhead::rig::{RigKind, synthetic};
+    let dir = std::env::temp_dir().join(format!("neuralhead-ui-pti-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The new avatar is saved under the data folder: a scratch one here.
+    // SAFETY: only this test reads XDG_DATA_HOME (where inversions save their avatars).
+    unsafe { std::env::set_var("XDG_DATA_HOME", &dir) };
+    let checkpoint = dir.join("generator.safetensors");
+    random_generator(&RandomGeneratorSpec {
+        unet_resolution: neuralhead::avatar::pipeline::RASTER_RESOLUTION,
+        ..Default::default()
+    })
+    .save(&checkpoint)
+    .unwrap();
+    // FLAME's structure with random contents (the licensed model cannot be shipped).
+    let flame = dir.join("flame.safetensors");
+    neuralhead::rig::file::save(&synthetic::flame_sized(3, 800), &flame).unwrap();
+
+    let mut harness = harness();
+    settle(&mut harness);
+    let pti_label = "PTI with the Next3D generator";
+    assert!(
+        harness
+            .get_by_label(pti_label)
+            .accesskit_node()
+            .is_disabled(),
+        "no generator given: PTI is not offered"
+    );
+    {
+        let (checkpoint_text, flame_text) = harness.state_mut().generator_files();
+        *checkpoint_text = checkpoint.display().to_string();
+        *flame_text = flame.display().to_string();
+    }
+    harness.step();
+    harness.get_by_label(pti_label).click_accesskit();
+    harness.step();
+    let controls = harness.state_mut().inversion_controls();
+    assert!(controls.pti, "the checkbox turns PTI on");
+    controls.portrait_text = "assets/astronaut.png".into();
+    (
+        controls.latent_steps,
+        controls.tuning_steps,
+        controls.resolution,
+    ) = (1, 1, 32);
+    harness.step();
+    harness.get_by_label("Invert").click_accesskit();
+    harness.step();
+    assert!(harness.state().inverting(), "the inversion starts");
+    step_while(&mut harness, ViewerApp::inverting, "the inversion");
+    let message = harness.state().message().unwrap_or_default().to_string();
+    assert!(message.contains("saved the new avatar"), "{message}");
+    assert!(
+        dir.join("neuralhead/avatars/astronaut.safetensors")
+            .exists()
+    );
+    assert_eq!(harness.state().rig_kind(), RigKind::Flame2020);
+    assert!(
+        harness.state().has_generator(),
+        "the avatar keeps its generator"
+    );
+    let frame = settle(&mut harness);
+    assert!(frame.width() > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -56,6 +56,21 @@ struct Running {
 }
 
 impl ViewerApp {
+    /// The inversion controls' values (portrait, steps, method).
+    pub fn inversion_controls(&mut self) -> &mut InvertState {
+        &mut self.inversion
+    }
+
+    /// Whether the current avatar has a generator (its mouth, blending and SR networks).
+    pub fn has_generator(&self) -> bool {
+        self.has_generator
+    }
+
+    /// The family of the current avatar's rig.
+    pub fn rig_kind(&self) -> crate::rig::RigKind {
+        self.rig.kind
+    }
+
     /// Whether an inversion is running.
     pub fn inverting(&self) -> bool {
         self.inversion.running.is_some()

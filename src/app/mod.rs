@@ -21,6 +21,7 @@ use crate::avatar::painted::painted_avatar;
 use crate::avatar::{Avatar, RigRef};
 use crate::gpu::{AdapterChoice, Gpu};
 use crate::rig::{Rig, default_rig};
+pub use invert_panel::InvertState;
 pub use record_panel::{AnimationKind, RecordState};
 pub use settings::RefineSettings;
 use settings::Settings;
