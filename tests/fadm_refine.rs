@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{gpu, to_vec};
 use neuralhead::avatar::SourceState;
 use neuralhead::fadm::{Fadm, SamplerPreset, frame};
@@ -137,12 +135,7 @@ fn attribute_is_source_minus_current_with_the_camera_as_head_pose() {
     );
 }
 
-fn neuralhead(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_neuralhead"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::neuralhead;
 
 #[test]
 fn render_refine_writes_the_refined_frame() {

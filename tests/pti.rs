@@ -7,8 +7,6 @@ mod common;
 #[path = "common/python.rs"]
 mod python;
 
-use std::process::Command;
-
 use neuralhead::avatar::pipeline::{FrameOptions, FramePipeline};
 use neuralhead::avatar::{RigRef, file};
 use neuralhead::invert::face::FaceModels;
@@ -121,12 +119,7 @@ fn both_stages_lower_the_loss_and_the_avatar_renders() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-fn neuralhead(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_neuralhead"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::neuralhead;
 
 #[test]
 fn command_line_inverts_by_pivotal_tuning_on_a_flame_rig() {

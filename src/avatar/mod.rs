@@ -4,6 +4,7 @@
 
 pub mod default;
 pub mod file;
+pub mod from_generator;
 pub mod generator_nets;
 pub mod painted;
 pub mod pipeline;

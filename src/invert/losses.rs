@@ -30,6 +30,14 @@ pub fn ssim_map(a: Tensor<3>, b: Tensor<3>) -> Tensor<3> {
     numerator / denominator
 }
 
+/// The photometric terms of `rgb` against `target` (both `[3, N, N]` in −1…1) inside `mask`:
+/// (L1, 1 − SSIM on the 0…1 scale).
+pub fn photometric(rgb: Tensor<3>, target: Tensor<3>, mask: &Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+    let l1 = masked_l1(rgb.clone(), target.clone(), mask);
+    let structure = masked_structure((rgb + 1.0) * 0.5, (target + 1.0) * 0.5, mask);
+    (l1, structure)
+}
+
 /// 1 − mean SSIM over the windows centred in the mask.
 pub fn masked_structure(a: Tensor<3>, b: Tensor<3>, mask: &Tensor<2>) -> Tensor<1> {
     let [c, n, _] = a.dims();

@@ -20,7 +20,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::frozen_rays::FrozenRays;
-use super::losses::{masked_l1, masked_structure};
+use super::losses::photometric;
 use super::target::{Target, rgb_image};
 use crate::avatar::painted::painted_avatar;
 use crate::avatar::{Array, Avatar, RigRef, SourceState};
@@ -102,6 +102,29 @@ pub struct StepReport {
     pub loss: f64,
     pub l1: f64,
     pub structure: f64,
+}
+
+impl StepReport {
+    /// The step's loss terms read back; a loss that is not finite is an error.
+    pub(super) fn read(
+        step: usize,
+        loss: &Tensor<1>,
+        l1: Tensor<1>,
+        structure: Tensor<1>,
+    ) -> anyhow::Result<Self> {
+        let report = Self {
+            step,
+            loss: read_scalar(loss.clone())?,
+            l1: read_scalar(l1)?,
+            structure: read_scalar(structure)?,
+        };
+        anyhow::ensure!(
+            report.loss.is_finite(),
+            "the inversion diverged at step {step} (loss {}); try a smaller learning rate",
+            report.loss
+        );
+        Ok(report)
+    }
 }
 
 /// The optimised colour channels (1…C−1) of the texture and the static planes.
@@ -255,30 +278,14 @@ impl Optimiser {
             .composite(planes, &scene.projection, &decoder)
             .narrow(0, 0, 3)
             .reshape([3, n, n]);
-        let l1 = masked_l1(rgb.clone(), scene.target.clone(), &scene.face_mask);
-        let structure = masked_structure(
-            (rgb.clone() + 1.0) * 0.5,
-            (scene.target.clone() + 1.0) * 0.5,
-            &scene.face_mask,
-        );
+        let (l1, structure) = photometric(rgb.clone(), scene.target.clone(), &scene.face_mask);
         let colours = self.appearance.texture.val();
         let loss = l1.clone() * w.l1
             + structure.clone() * w.structure
             + symmetry(&colours) * w.symmetry
             + smoothness(&colours) * w.smoothness;
 
-        let report = StepReport {
-            step: self.step + 1,
-            loss: read_scalar(loss.clone())?,
-            l1: read_scalar(l1)?,
-            structure: read_scalar(structure)?,
-        };
-        anyhow::ensure!(
-            report.loss.is_finite(),
-            "the inversion diverged at step {} (loss {})",
-            report.step,
-            report.loss
-        );
+        let report = StepReport::read(self.step + 1, &loss, l1, structure)?;
         self.last_render = read(rgb.reshape([-1]))?;
 
         let mut grads = loss.backward();
@@ -450,7 +457,7 @@ pub(super) fn read(t: Tensor<1>) -> anyhow::Result<Vec<f32>> {
         .map_err(|e| anyhow::anyhow!("reading a tensor back: {e:?}"))
 }
 
-pub(super) fn read_scalar(t: Tensor<1>) -> anyhow::Result<f64> {
+fn read_scalar(t: Tensor<1>) -> anyhow::Result<f64> {
     Ok(f64::from(read(t)?[0]))
 }
 

@@ -19,11 +19,11 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::fit::Fit;
-use super::losses::{masked_l1, masked_structure};
-use super::optimise::{StepReport, read, read_scalar};
+use super::losses::{masked_l1, photometric};
+use super::optimise::{StepReport, read};
 use super::target::{Target, rgb_image};
+use crate::avatar::from_generator::generator_avatar;
 use crate::avatar::{Avatar, RigRef, SourceState};
-use crate::cli::bake::generator_avatar;
 use crate::gpu::Gpu;
 use crate::nets::generator::{EG3D_WS, IdentityNets, NamedArray, Next3dCheckpoint};
 use crate::nets::mouth::{MouthBox, fix_front, read_box};
@@ -295,26 +295,10 @@ impl Pti {
         let (nets, decoder) = self.generator()?;
         let (rgb, _) = self.render(&nets, &decoder)?;
         let s = &self.scene;
-        let l1 = masked_l1(rgb.clone(), s.target.clone(), &s.everywhere);
-        let structure = masked_structure(
-            (rgb.clone() + 1.0) * 0.5,
-            (s.target.clone() + 1.0) * 0.5,
-            &s.everywhere,
-        );
+        let (l1, structure) = photometric(rgb.clone(), s.target.clone(), &s.everywhere);
         let face = masked_l1(rgb.clone(), s.target.clone(), &s.face_mask);
         let loss = l1.clone() + structure.clone() * 0.5 + face;
-        let report = StepReport {
-            step: self.step + 1,
-            loss: read_scalar(loss.clone())?,
-            l1: read_scalar(l1)?,
-            structure: read_scalar(structure)?,
-        };
-        anyhow::ensure!(
-            report.loss.is_finite(),
-            "PTI diverged at step {} (loss {}); try a smaller learning rate",
-            report.step,
-            report.loss
-        );
+        let report = StepReport::read(self.step + 1, &loss, l1, structure)?;
         self.last_render = read(rgb.reshape([-1]))?;
         let mut grads = loss.backward();
         if self.tuning() {

@@ -70,3 +70,11 @@ pub fn layouts() -> [PlaneLayout; 3] {
         PlaneLayout::consistent(),
     ]
 }
+
+/// Runs the `neuralhead` binary with `args`.
+pub fn neuralhead(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_neuralhead"))
+        .args(args)
+        .output()
+        .unwrap()
+}
