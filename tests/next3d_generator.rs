@@ -9,7 +9,6 @@ mod common;
 mod python;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::gpu;
 use neuralhead::avatar::pipeline::FramePipeline;
@@ -23,13 +22,7 @@ use python::workdir;
 const RASTER: usize = 64;
 
 fn write_generator(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("generator.safetensors");
-    let spec = RandomGeneratorSpec {
-        unet_resolution: RASTER,
-        ..Default::default()
-    };
-    random_generator(&spec).save(&path).unwrap();
-    path
+    common::write_random_generator(dir, RASTER)
 }
 
 fn planes_of(avatar: &Avatar, params: &RigParams) -> Vec<f32> {
@@ -155,10 +148,7 @@ fn cli_bakes_and_renders_the_super_resolved_image() {
     let avatar = dir.join("avatar.safetensors");
     let image = dir.join("sr.png");
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_neuralhead"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = common::neuralhead(args);
         assert!(
             out.status.success(),
             "{args:?}: {}",

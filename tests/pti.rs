@@ -7,6 +7,7 @@ mod common;
 #[path = "common/python.rs"]
 mod python;
 
+use common::neuralhead;
 use neuralhead::avatar::pipeline::{FrameOptions, FramePipeline};
 use neuralhead::avatar::{RigRef, file};
 use neuralhead::invert::face::FaceModels;
@@ -23,13 +24,7 @@ const RASTER: usize = 64;
 const N: usize = 32;
 
 fn generator(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("generator.safetensors");
-    let spec = RandomGeneratorSpec {
-        unet_resolution: RASTER,
-        ..Default::default()
-    };
-    random_generator(&spec).save(&path).unwrap();
-    path
+    common::write_random_generator(dir, RASTER)
 }
 
 #[test]
@@ -118,8 +113,6 @@ fn both_stages_lower_the_loss_and_the_avatar_renders() {
     assert!(frame.features.iter().all(|v| v.is_finite()));
     std::fs::remove_dir_all(dir).ok();
 }
-
-use common::neuralhead;
 
 #[test]
 fn command_line_inverts_by_pivotal_tuning_on_a_flame_rig() {

@@ -323,16 +323,10 @@ fn the_adapter_for_the_next_start_is_chosen_in_the_panel() {
 /// and takes minutes here; `tests/next3d_generator.rs` renders through it.)
 #[test]
 fn a_generator_checkpoint_is_baked_from_the_panel_with_super_resolution_offered() {
-    use neuralhead::nets::random::{RandomGeneratorSpec, random_generator};
     let dir = std::env::temp_dir().join(format!("neuralhead-ui-bake-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let checkpoint = dir.join("generator.safetensors");
-    random_generator(&RandomGeneratorSpec {
-        unet_resolution: neuralhead::avatar::pipeline::RASTER_RESOLUTION,
-        ..Default::default()
-    })
-    .save(&checkpoint)
-    .unwrap();
+    let checkpoint =
+        common::write_random_generator(&dir, neuralhead::avatar::pipeline::RASTER_RESOLUTION);
 
     let mut harness = harness();
     let plain = settle(&mut harness);
@@ -392,20 +386,14 @@ fn the_mesh_overlay_lines_up_with_the_neural_frame() {
 
 #[test]
 fn a_portrait_is_inverted_by_pivotal_tuning_from_the_panel() {
-    use neuralhead::nets::random::{RandomGeneratorSpec, random_generator};
     use neuralhead::rig::{RigKind, synthetic};
     let dir = std::env::temp_dir().join(format!("neuralhead-ui-pti-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // The new avatar is saved under the data folder: a scratch one here.
     // SAFETY: only this test reads XDG_DATA_HOME (where inversions save their avatars).
     unsafe { std::env::set_var("XDG_DATA_HOME", &dir) };
-    let checkpoint = dir.join("generator.safetensors");
-    random_generator(&RandomGeneratorSpec {
-        unet_resolution: neuralhead::avatar::pipeline::RASTER_RESOLUTION,
-        ..Default::default()
-    })
-    .save(&checkpoint)
-    .unwrap();
+    let checkpoint =
+        common::write_random_generator(&dir, neuralhead::avatar::pipeline::RASTER_RESOLUTION);
     // FLAME's structure with random contents (the licensed model cannot be shipped).
     let flame = dir.join("flame.safetensors");
     neuralhead::rig::file::save(&synthetic::flame_sized(3, 800), &flame).unwrap();

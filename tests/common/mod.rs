@@ -78,3 +78,16 @@ pub fn neuralhead(args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// A random Next3D generator (small widths, official names) whose StyleUNets take rasters of
+/// `unet_resolution`, saved as `dir/generator.safetensors`.
+pub fn write_random_generator(dir: &std::path::Path, unet_resolution: usize) -> std::path::PathBuf {
+    use neuralhead::nets::random::{RandomGeneratorSpec, random_generator};
+    let path = dir.join("generator.safetensors");
+    let spec = RandomGeneratorSpec {
+        unet_resolution,
+        ..Default::default()
+    };
+    random_generator(&spec).save(&path).unwrap();
+    path
+}
