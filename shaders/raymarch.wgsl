@@ -301,19 +301,92 @@ fn importance_depths(first_draw: u32, total: f32) {
     }
 }
 
-// The ray's sample depths, coarse and importance merged in order, into depth_at; the
-// coarse samples' σ (known from the coarse march) into sigma_at, NaN for the others.
+// ---- decode and composite ----
+//
+// Invocations run in SIMD groups of neighbouring rays (8 on llvmpipe), and a group pays for
+// a decode whenever any of its rays needs one. So every decode loop here is over the ray's
+// own list (coarse samples, then importance samples, then the samples whose features
+// count), never over the merged order, where neighbours would need decodes at different
+// steps and each would pay for all of them.
+//
+// σ first, features only where they count: every sample's σ (the hidden layer and one
+// output) is computed, which fixes every interval's weight exactly; the 32 feature outputs
+// (half the decoder's work) are computed only for samples next to an interval whose
+// weight is not negligible. The weights skipped add up to at most SKIPPED_WEIGHT per ray,
+// and a feature lies in [−0.001, 1.001], so no output moves by more than 2·SKIPPED_WEIGHT
+// (the ×2 − 1 mapping); depth and weight sum are exact. Rays through empty space skip
+// nearly all their features.
+
+const SKIPPED_WEIGHT: f32 = 2e-6;
+
+var<private> fine_sigma: array<f32, {{ importance_slots }}>;
+// Marks a σ never computed (the ray was opaque before it). Far below any σ the decoder's
+// finite weights can give, it makes a zero α, should a sample past the end be composited.
+const UNKNOWN: f32 = -3.0e38;
+var<private> accumulated: array<vec4<f32>, 8>; // C / 4
+var<private> depth_at: array<f32, {{ total_samples }}>;
+var<private> sigma_at: array<f32, {{ total_samples }}>;
+// Per sample: the compositing weight its features carry (half of each interval it bounds).
+var<private> feature_weight: array<f32, {{ total_samples }}>;
+// The samples whose features count, in order.
+var<private> featured: array<u32, {{ total_samples }}>;
+
+// The transmittance along the merged samples, advanced one sample at a time exactly as
+// `composite` does, so that both stop at the same sample.
+struct Transmittance {
+    value: f32,
+    depth: f32,
+    sigma: f32,
+    started: bool,
+}
+
+fn advance(t: ptr<function, Transmittance>, depth: f32, sigma: f32) {
+    if ((*t).started) {
+        let a = alpha_between((*t).sigma, sigma, depth - (*t).depth);
+        (*t).value *= 1.0 - a + 1e-10;
+    }
+    (*t).depth = depth;
+    (*t).sigma = sigma;
+    (*t).started = true;
+}
+
+// The importance samples' σ in depth order, each once, until the transmittance along the
+// merged samples is spent (early ray termination: all later samples together weigh less
+// than what is left, so stopping changes every output by less than OPAQUE).
+fn fine_sigmas(r: Ray) {
+    var t = Transmittance(1.0, 0.0, 0.0, false);
+    var i = 0u;
+    for (var j = 0u; j < DI; j++) {
+        fine_sigma[j] = UNKNOWN;
+    }
+    let fine = u32(frame[FRAME_COUNTS + 1u]) - D;
+    for (var j = 0u; j < fine; j++) {
+        // Coarse samples go first on equal depths, as in the merge below.
+        while (i < D && coarse_depth[i] <= fine_depth[j]) {
+            advance(&t, coarse_depth[i], coarse_sigma[i]);
+            i++;
+        }
+        if (t.value < OPAQUE) {
+            return;
+        }
+        fine_sigma[j] = decode_sigma(r.origin + r.direction * fine_depth[j]);
+        advance(&t, fine_depth[j], fine_sigma[j]);
+    }
+}
+
+// The ray's sample depths and σ, coarse and importance merged in order, into depth_at and
+// sigma_at (UNKNOWN past the point where the ray became opaque).
 fn sample_depths(ray: u32, r: Ray) {
     coarse_depths(ray);
     if (DI == 0u) {
         for (var k = 0u; k < D; k++) {
-            coarse_sigma[k] = decode_sigma(r.origin + r.direction * coarse_depth[k]);
             depth_at[k] = coarse_depth[k];
-            sigma_at[k] = coarse_sigma[k];
+            sigma_at[k] = decode_sigma(r.origin + r.direction * coarse_depth[k]);
         }
         return;
     }
     importance_depths(ray * S + D, smoothed_weights(r));
+    fine_sigmas(r);
     var i = 0u;
     var j = 0u;
     for (var k = 0u; k < S; k++) {
@@ -324,69 +397,28 @@ fn sample_depths(ray: u32, r: Ray) {
             i++;
         } else {
             depth_at[k] = fine_depth[j];
-            sigma_at[k] = UNKNOWN;
+            sigma_at[k] = fine_sigma[j];
             j++;
         }
     }
 }
 
-// ---- decode and composite ----
-//
-// σ first, features only where they count: every sample's σ (the hidden layer and one
-// output) is computed, which fixes every interval's weight exactly; the 32 feature outputs
-// (half the decoder's work) are computed only for intervals whose weight is not negligible.
-// The weights skipped add up to at most SKIPPED_WEIGHT per ray, and a feature lies in
-// [−0.001, 1.001], so no output moves by more than 2·SKIPPED_WEIGHT (the ×2 − 1 mapping);
-// depth and weight sum are exact. Rays through empty space skip nearly all their features.
-
-const SKIPPED_WEIGHT: f32 = 2e-6;
-
-var<private> previous: array<vec4<f32>, 8>; // C / 4
-var<private> accumulated: array<vec4<f32>, 8>;
-var<private> depth_at: array<f32, {{ total_samples }}>;
-var<private> sigma_at: array<f32, {{ total_samples }}>;
-// Marks a σ not computed yet (far below any σ the decoder's finite weights can give).
-const UNKNOWN: f32 = -3.0e38;
-
 fn sample_point(r: Ray, s: u32) -> vec3<f32> {
     return r.origin + r.direction * depth_at[s];
 }
 
-// Every sample's raw σ until the transmittance is spent; returns how many were needed.
-fn march_sigmas(r: Ray) -> u32 {
-    var transmittance = 1.0;
-    let samples = u32(frame[FRAME_COUNTS + 1u]);
-    for (var s = 0u; s < samples; s++) {
-        if (sigma_at[s] == UNKNOWN) {
-            sigma_at[s] = decode_sigma(sample_point(r, s));
-        }
-        if (s > 0u) {
-            let a = alpha_between(sigma_at[s - 1u], sigma_at[s], depth_at[s] - depth_at[s - 1u]);
-            transmittance *= 1.0 - a + 1e-10;
-            // Early ray termination: all later samples together weigh less than the
-            // transmittance left, so stopping changes every output by less than OPAQUE.
-            if (transmittance < OPAQUE) {
-                return s + 1u;
-            }
-        }
-    }
-    return samples;
-}
-
-fn march(ray: u32) {
-    let r = camera_ray(ray);
-    sample_depths(ray, r);
-    let count = march_sigmas(r);
-    for (var c4 = zero(); c4 < C4; c4++) {
-        accumulated[c4] = vec4<f32>(0.0);
-    }
+// MipRayMarcher2 over the merged samples: writes depth, weight sum and sampled range, fills
+// feature_weight and returns how many samples were needed.
+fn composite_weights(ray: u32) -> u32 {
     var transmittance = 1.0;
     var weight_sum = 0.0;
     var depth_sum = 0.0;
     var skip_budget = SKIPPED_WEIGHT;
-    // The sample whose features `previous` holds (none yet).
-    var decoded = S;
-    for (var s = 1u; s < count; s++) {
+    var count = S;
+    for (var s = 0u; s < S; s++) {
+        feature_weight[s] = 0.0;
+    }
+    for (var s = 1u; s < S; s++) {
         let near = depth_at[s - 1u];
         let far = depth_at[s];
         let a = alpha_between(sigma_at[s - 1u], sigma_at[s], far - near);
@@ -396,20 +428,43 @@ fn march(ray: u32) {
         depth_sum += w * 0.5 * (near + far);
         if (w < skip_budget) {
             skip_budget -= w;
-            continue;
+        } else {
+            // The interval's features are the mean of its two samples'.
+            feature_weight[s - 1u] += 0.5 * w;
+            feature_weight[s] += 0.5 * w;
         }
-        if (decoded != s - 1u) {
-            decode(sample_point(r, s - 1u));
-            for (var c4 = zero(); c4 < C4; c4++) {
-                previous[c4] = features[c4];
-            }
+        if (transmittance < OPAQUE) {
+            count = s + 1u;
+            break;
         }
+    }
+    output[C * RAYS + ray] = depth_sum / weight_sum;
+    output[(C + 1u) * RAYS + ray] = weight_sum;
+    output[(C + 2u) * RAYS + 2u * ray] = depth_at[0];
+    output[(C + 2u) * RAYS + 2u * ray + 1u] = depth_at[S - 1u];
+    return count;
+}
+
+fn march(ray: u32) {
+    let r = camera_ray(ray);
+    sample_depths(ray, r);
+    let count = composite_weights(ray);
+    var n = 0u;
+    for (var s = 0u; s < count; s++) {
+        if (feature_weight[s] > 0.0) {
+            featured[n] = s;
+            n++;
+        }
+    }
+    for (var c4 = zero(); c4 < C4; c4++) {
+        accumulated[c4] = vec4<f32>(0.0);
+    }
+    for (var k = 0u; k < n; k++) {
+        let s = featured[k];
         decode(sample_point(r, s));
         for (var c4 = zero(); c4 < C4; c4++) {
-            accumulated[c4] += w * 0.5 * (previous[c4] + features[c4]);
-            previous[c4] = features[c4];
+            accumulated[c4] += feature_weight[s] * features[c4];
         }
-        decoded = s;
     }
     for (var c4 = zero(); c4 < C4; c4++) {
         let value = accumulated[c4] * 2.0 - 1.0;
@@ -417,10 +472,6 @@ fn march(ray: u32) {
             output[(4u * c4 + i) * RAYS + ray] = value[i];
         }
     }
-    output[C * RAYS + ray] = depth_sum / weight_sum;
-    output[(C + 1u) * RAYS + ray] = weight_sum;
-    output[(C + 2u) * RAYS + 2u * ray] = depth_at[0];
-    output[(C + 2u) * RAYS + 2u * ray + 1u] = depth_at[S - 1u];
 }
 
 // The decoder's weights, copied once per workgroup: every invocation reads all of them for
