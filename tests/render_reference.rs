@@ -433,6 +433,20 @@ fn fused_renderer_equals_the_reference_path_on_the_default_avatar() {
         ray_end,
         ..Default::default()
     };
+    // The pipeline's hidden planes (copied where the head does not cover a plane) are the
+    // first layer on every texel of its blended planes.
+    let (err, scale) = max_error(
+        &to_vec(planes.hidden.clone()),
+        &to_vec(neuralhead::render::hidden::hidden_planes(
+            planes.blended.clone(),
+            &decoder,
+        )),
+    );
+    eprintln!("hidden planes: max error {err:.2e} of {scale:.3}");
+    assert!(
+        err <= 1e-5 * scale,
+        "the pipeline's hidden planes differ by {err:e}"
+    );
     let label = CameraLabel::from_eg3d(&camera.eg3d_label());
     let fused = render_fused(
         planes.blended.clone(),
@@ -486,4 +500,48 @@ fn fused_renderer_equals_the_reference_path_on_the_default_avatar() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The viewer's hidden planes (`shaders/hidden_planes.wgsl`: static texels copied, covered
+/// ones projected) against the first layer as a matmul over every texel, on fresh random
+/// planes whose texels equal the static planes where the random slot alpha is 0 (as the
+/// rasterizer's blend leaves them). Tolerance 1e-5 of the largest value (f32, summed in
+/// another order).
+#[test]
+fn hidden_planes_projected_where_covered_equal_the_matmul() {
+    use burn::tensor::Distribution;
+    use neuralhead::render::hidden::{hidden_planes, hidden_planes_covered};
+    let gpu = common::gpu();
+    let device = &gpu.burn;
+    let fx = Fixture::load("next3d_render.safetensors");
+    let (decoder, _) = decoder_and_projection(&fx, device);
+    let (c, r) = (32, 40);
+    let uniform =
+        |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Uniform(-2.0, 2.0), device);
+    let static_planes = uniform([3, c, r, r]);
+    let covered = Tensor::<3>::random([3, r, r], Distribution::Uniform(0.0, 1.0), device)
+        .greater_elem(0.6)
+        .float();
+    let alphas =
+        covered.clone() * Tensor::random([3, r, r], Distribution::Uniform(0.1, 1.0), device);
+    let mask = covered.unsqueeze_dim::<4>(1);
+    let blended = uniform([3, c, r, r]) * mask.clone() + static_planes.clone() * (mask.neg() + 1.0);
+    let static_hidden = hidden_planes(static_planes, &decoder);
+    let expected = to_vec(hidden_planes(blended.clone(), &decoder));
+    let covered_fraction = to_vec(alphas.clone().greater_elem(0.0).float().mean())[0];
+    let actual = to_vec(hidden_planes_covered(
+        blended,
+        alphas,
+        static_hidden,
+        &decoder,
+    ));
+    let (err, scale) = max_error(&actual, &expected);
+    eprintln!(
+        "hidden planes: max error {err:.2e} of {scale:.3}; {covered_fraction:.2} of the texels covered"
+    );
+    assert!((0.3..0.5).contains(&covered_fraction));
+    assert!(
+        err <= 1e-5 * scale,
+        "hidden planes differ by {err:e} (scale {scale})"
+    );
 }

@@ -57,6 +57,7 @@ fn every_kernel_validates_as_instantiated() {
         shaders::sample_blend(32, 256, 256, true),
         shaders::raymarch([256, 256], 128, 48, 48),
         shaders::raymarch([64, 64], 64, 24, 0),
+        shaders::hidden_planes(32, 256),
     ];
     // Every rasterizer stage at FLAME's face count and the default resolution.
     let instances: Vec<_> = instances

@@ -11,10 +11,10 @@ use super::Avatar;
 use super::generator_nets::GeneratorNets;
 use crate::gpu::Gpu;
 use crate::nets::mouth::read_box;
-use crate::raster::gpu::TriplaneRasterizer;
+use crate::raster::gpu::{TriplaneRaster, TriplaneRasterizer};
 use crate::render::camera::OrbitCamera;
 use crate::render::decoder::OsgDecoder;
-use crate::render::fused::hidden_planes;
+use crate::render::hidden::{hidden_planes, hidden_planes_covered};
 use crate::render::marcher::{Marcher, NeuralField};
 use crate::render::modes::{Frame, SuperResolved};
 use crate::render::rays::CameraLabel;
@@ -33,9 +33,9 @@ pub struct FramePipeline {
     rasterizer: TriplaneRasterizer,
     texture: Tensor<3>,
     /// The avatar's static planes at the raster resolution.
-    static_planes: Tensor<4>,
+    static_planes: StaticPlanes,
     /// The rasterizer and static planes of draft planes.
-    draft: (TriplaneRasterizer, Tensor<4>),
+    draft: (TriplaneRasterizer, StaticPlanes),
     decoder: OsgDecoder,
     projection: PlaneProjection,
     /// The mouth, blending and SR networks of avatars baked from a checkpoint.
@@ -44,12 +44,36 @@ pub struct FramePipeline {
     cached_draft: Option<(RigParams, Planes)>,
 }
 
+/// An avatar's static planes at one raster size, and their [`hidden_planes`] (which the
+/// frames copy wherever the head does not cover a plane).
+#[derive(Clone)]
+struct StaticPlanes {
+    planes: Tensor<4>,
+    hidden: Tensor<4>,
+}
+
 /// The blended planes of one expression, and the same through the decoder's first layer
 /// for the fused marcher ([`hidden_planes`]): both cached while the expression stays.
 #[derive(Clone)]
 pub struct Planes {
     pub blended: Tensor<4>,
     pub hidden: Tensor<4>,
+}
+
+impl Planes {
+    /// The planes of the rasterizer's blend alone (no networks), which left the static
+    /// planes wherever the alpha is 0: only the texels the head covers are projected.
+    fn from_blend(raster: TriplaneRaster, statics: &StaticPlanes, decoder: &OsgDecoder) -> Self {
+        Self {
+            hidden: hidden_planes_covered(
+                raster.planes.clone(),
+                raster.alphas,
+                statics.hidden.clone(),
+                decoder,
+            ),
+            blended: raster.planes,
+        }
+    }
 }
 
 impl FramePipeline {
@@ -75,12 +99,14 @@ impl FramePipeline {
         }
         let array = |a: &super::Array| TensorData::new(a.data.clone(), a.shape.clone());
         let static_planes = Tensor::<4>::from_data(array(&avatar.static_planes), device);
+        let decoder = avatar.osg_decoder(device).map_err(anyhow::Error::msg)?;
         let rasterizer = |resolution| {
             let rasterizer =
                 TriplaneRasterizer::new(&rig, avatar.layout.clone(), resolution, device);
-            // Resampled once here rather than in every frame.
+            // Resampled and projected once here rather than in every frame.
             let planes = rasterizer.resample(static_planes.clone());
-            (rasterizer, planes)
+            let hidden = hidden_planes(planes.clone(), &decoder);
+            (rasterizer, StaticPlanes { planes, hidden })
         };
         let (full, draft) = (
             rasterizer(raster_resolution),
@@ -92,7 +118,7 @@ impl FramePipeline {
             draft,
             skinner: GpuSkinner::new(rig, &resolved, device),
             texture: Tensor::from_data(array(&avatar.texture), device),
-            decoder: avatar.osg_decoder(device).map_err(anyhow::Error::msg)?,
+            decoder,
             projection: PlaneProjection::from_plane_axes(&avatar.plane_axes)
                 .map_err(anyhow::Error::msg)?,
             gpu: gpu.clone(),
@@ -117,8 +143,8 @@ impl FramePipeline {
         let (rasterizer, static_planes) = &self.draft;
         let (vertices, _) = self.skin(params)?;
         let raster =
-            rasterizer.forward_fused(vertices, self.texture.clone(), static_planes.clone());
-        let planes = self.with_hidden(raster.planes);
+            rasterizer.forward_fused(vertices, self.texture.clone(), static_planes.planes.clone());
+        let planes = Planes::from_blend(raster, static_planes, &self.decoder);
         self.cached_draft = Some((params.clone(), planes.clone()));
         Ok(planes)
     }
@@ -138,39 +164,60 @@ impl FramePipeline {
         Ok(self.skinner.skin(&resolved))
     }
 
-    fn with_hidden(&self, blended: Tensor<4>) -> Planes {
-        Planes {
-            hidden: hidden_planes(blended.clone(), &self.decoder),
-            blended,
-        }
-    }
-
     /// The planes for these rig parameters (cached while they stay the same).
     pub fn planes(&mut self, params: &RigParams) -> anyhow::Result<Planes> {
         if let Some(planes) = cached_for(&self.cached, params) {
             return Ok(planes);
         }
+        let (raster, landmarks) = self.rasterize(params)?;
+        let planes = self.finish_planes(raster, landmarks)?;
+        self.cached = Some((params.clone(), planes.clone()));
+        Ok(planes)
+    }
+
+    /// The first stage of [`Self::planes`]: skinning, rasterization and the texture blend;
+    /// also the skinned landmarks.
+    pub fn rasterize(&self, params: &RigParams) -> anyhow::Result<(TriplaneRaster, Tensor<2>)> {
         let (vertices, landmarks) = self.skin(params)?;
         let raster = self.rasterizer.forward_fused(
             vertices,
             self.texture.clone(),
-            self.static_planes.clone(),
+            self.static_planes.planes.clone(),
         );
-        let planes = match &self.nets {
-            None => raster.planes,
-            Some(nets) => {
-                let mouth_box = read_box(self.rasterizer.mouth_box(landmarks))?;
-                let front = nets.fix_mouth(raster.front, mouth_box);
-                self.rasterizer
-                    .replace_front(raster.planes, &raster.alphas, front, self.static_planes.clone())
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("the avatar's plane layout has no slot for the front view alone, which its blending network needs")
-                    })?
-            }
+        Ok((raster, landmarks))
+    }
+
+    /// The second stage of [`Self::planes`]: the mouth and blending networks if the avatar
+    /// has them, and the hidden planes.
+    pub fn finish_planes(
+        &self,
+        raster: TriplaneRaster,
+        landmarks: Tensor<2>,
+    ) -> anyhow::Result<Planes> {
+        let Some(nets) = &self.nets else {
+            return Ok(Planes::from_blend(
+                raster,
+                &self.static_planes,
+                &self.decoder,
+            ));
         };
-        let planes = self.with_hidden(planes);
-        self.cached = Some((params.clone(), planes.clone()));
-        Ok(planes)
+        let mouth_box = read_box(self.rasterizer.mouth_box(landmarks))?;
+        let front = nets.fix_mouth(raster.front, mouth_box);
+        let blended = self
+            .rasterizer
+            .replace_front(raster.planes, &raster.alphas, front, self.static_planes.planes.clone())
+            .ok_or_else(|| {
+                anyhow::anyhow!("the avatar's plane layout has no slot for the front view alone, which its blending network needs")
+            })?;
+        // The networks change the front plane beyond the head: project every texel.
+        Ok(Planes {
+            hidden: hidden_planes(blended.clone(), &self.decoder),
+            blended,
+        })
+    }
+
+    pub fn decoder(&self) -> &OsgDecoder {
+        &self.decoder
     }
 
     /// Marches the rays of `camera` through `planes`.

@@ -17,6 +17,7 @@ pub const RASTER_TRIPLANE: (&str, &str) = shader!("raster_triplane.wgsl");
 pub const MOUTH_FILL: (&str, &str) = shader!("mouth_fill.wgsl");
 pub const SAMPLE_BLEND: (&str, &str) = shader!("sample_blend.wgsl");
 pub const RAYMARCH: (&str, &str) = shader!("raymarch.wgsl");
+pub const HIDDEN_PLANES: (&str, &str) = shader!("hidden_planes.wgsl");
 
 /// Every shader file, for the validation test (it checks that none is missing here).
 pub const ALL_FILES: &[(&str, &str)] = &[
@@ -26,6 +27,7 @@ pub const ALL_FILES: &[(&str, &str)] = &[
     MOUTH_FILL,
     SAMPLE_BLEND,
     RAYMARCH,
+    HIDDEN_PLANES,
 ];
 
 /// The skinning kernel for a rig of these sizes.
@@ -67,6 +69,14 @@ pub fn sample_blend(
         .define("texture_size", texture_size)
         .define("resolution", resolution)
         .define("zero_background", zero_background)
+}
+
+/// The hidden planes of `channels`-channel planes of side `resolution`, projected where the
+/// head covers them.
+pub fn hidden_planes(channels: usize, resolution: usize) -> WgslKernel {
+    WgslKernel::new(HIDDEN_PLANES.0, HIDDEN_PLANES.1, 64)
+        .define("channels", channels)
+        .define("resolution", resolution)
 }
 
 /// The fused ray marcher for hidden planes of `plane_size` (H, W), N×N rays and the sample

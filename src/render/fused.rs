@@ -6,6 +6,7 @@ use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
 use burn::tensor::{Distribution, Shape, Tensor, TensorData};
 
 use super::decoder::{FEATURES, HIDDEN, OsgDecoder};
+use super::hidden::hidden_planes;
 use super::rays::CameraLabel;
 use super::triplane::PlaneProjection;
 use super::volume::{Randomness, RenderSettings, Rendered};
@@ -68,25 +69,6 @@ impl RaymarchOps for CubeBackend {
         launch(kernel, count, &[&planes, &decoder, &frame, &uniforms, &out]);
         out
     }
-}
-
-/// The decoder's first layer applied to every texel: planes `[3, C, H, W]` → `[3, H, W, 64]`,
-/// scaled by its gain and by the 1/3 of the mean over planes, bias left out. The layer is
-/// linear and so is bilinear sampling, so sampling these equals the layer applied to sampled
-/// features: the kernel then spends 12 texel reads per point on the hidden layer instead of
-/// a 64×32 product (which took two thirds of its time on lavapipe). Computed once per set
-/// of planes; the viewer keeps it with its cached planes.
-pub fn hidden_planes(planes: Tensor<4>, decoder: &OsgDecoder) -> Tensor<4> {
-    let [k, c, h, w] = planes.dims();
-    let scale = 1.0 / ((FEATURES as f64).sqrt() * k as f64);
-    let layer = (decoder.w0.clone().transpose() * scale)
-        .unsqueeze_dim::<3>(0)
-        .repeat_dim(0, k);
-    planes
-        .reshape([k, c, h * w])
-        .swap_dims(1, 2)
-        .matmul(layer)
-        .reshape([k, h, w, HIDDEN])
 }
 
 /// Renders with the fused kernel; the results match [`super::volume::render_reference`].

@@ -34,7 +34,7 @@ pub enum Marcher {
 /// Planes, their projection and decoder: what a marcher needs besides the camera.
 pub struct NeuralField {
     pub planes: Tensor<4>,
-    /// The planes through the decoder's first layer ([`super::fused::hidden_planes`]), if
+    /// The planes through the decoder's first layer ([`super::hidden::hidden_planes`]), if
     /// the caller keeps them; the fused marcher computes them otherwise.
     pub hidden_planes: Option<Tensor<4>>,
     pub projection: PlaneProjection,

@@ -5,6 +5,7 @@
 pub mod camera;
 pub mod decoder;
 pub mod fused;
+pub mod hidden;
 pub mod marcher;
 pub mod modes;
 pub mod preview;

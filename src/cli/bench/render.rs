@@ -11,8 +11,8 @@ use super::Stopwatch;
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
 use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
-use crate::render::decoder::{FEATURES, OsgDecoder};
-use crate::render::fused::hidden_planes;
+use crate::render::decoder::FEATURES;
+use crate::render::hidden::hidden_planes;
 use crate::render::marcher::Marcher;
 use crate::rig::{RigParams, default_rig};
 
@@ -64,17 +64,22 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
     }
     println!();
     whole_frame(gpu, &mut pipeline, &camera, frames * 2)?;
-    first_layer(
-        gpu,
-        &planes.blended,
-        &avatar.osg_decoder(&gpu.burn).map_err(anyhow::Error::msg)?,
-        frames * 2,
+    println!(
+        "  (the first layer as a matmul over every texel instead, as before: {:.1})",
+        first_layer_matmul(gpu, &planes.blended, &pipeline, frames * 2)
     );
     Ok(())
 }
 
-/// The part of the planes stage spent on the fused marcher's hidden planes.
-fn first_layer(gpu: &Gpu, planes: &Tensor<4>, decoder: &OsgDecoder, frames: usize) {
+/// The hidden planes as the first layer applied to every texel, ms: what projecting only
+/// the texels the head covers saves.
+fn first_layer_matmul(
+    gpu: &Gpu,
+    planes: &Tensor<4>,
+    pipeline: &FramePipeline,
+    frames: usize,
+) -> f64 {
+    let decoder = pipeline.decoder();
     let mut ms = 0.0;
     for frame in 0..=frames {
         let mut lap = Stopwatch::start();
@@ -84,14 +89,11 @@ fn first_layer(gpu: &Gpu, planes: &Tensor<4>, decoder: &OsgDecoder, frames: usiz
             ms += t / frames as f64;
         }
     }
-    let [_, c, h, w] = planes.dims();
-    println!(
-        "  of the planes: the decoder's first layer on every texel ({c} → 64, 3 × {h}×{w}) {ms:.1}"
-    );
+    ms
 }
 
-/// Skinning to image at N = 64 with the fused marcher; the expression changes every frame,
-/// so nothing is served from the plane cache.
+/// Skinning to image at N = 64 with the fused marcher, by stage; the expression changes
+/// every frame, so nothing is served from the plane cache.
 fn whole_frame(
     gpu: &Gpu,
     pipeline: &mut FramePipeline,
@@ -99,19 +101,21 @@ fn whole_frame(
     frames: usize,
 ) -> anyhow::Result<()> {
     let options = FrameOptions::default();
-    let mut ms = [0.0; 4];
+    let mut ms = [0.0; 5];
     for frame in 0..=frames {
         let params = RigParams::default().with_expression("jawOpen", (frame % 5) as f32 / 5.0);
         let mut lap = Stopwatch::start();
-        let planes = pipeline.planes(&params)?;
+        let (raster, landmarks) = pipeline.rasterize(&params)?;
         let t0 = lap.wait(gpu);
-        let rendered = pipeline.march(planes, camera, &options);
+        let planes = pipeline.finish_planes(raster, landmarks)?;
         let t1 = lap.wait(gpu);
+        let rendered = pipeline.march(planes, camera, &options);
+        let t2 = lap.wait(gpu);
         let image = rendered.features.narrow(0, 0, 3).into_data();
         anyhow::ensure!(image.num_elements() == 3 * 64 * 64, "unexpected frame size");
-        let t2 = lap.lap();
+        let t3 = lap.lap();
         if frame > 0 {
-            for (total, t) in ms.iter_mut().zip([t0, t1, t2, t0 + t1 + t2]) {
+            for (total, t) in ms.iter_mut().zip([t0, t1, t2, t3, t0 + t1 + t2 + t3]) {
                 *total += t / frames as f64;
             }
         }
@@ -121,8 +125,8 @@ fn whole_frame(
         options.resolution
     );
     println!(
-        "  planes (skinning, rasterization, first layer) {:.1} | marching {:.1} | read back {:.1} | total {:.1}",
-        ms[0], ms[1], ms[2], ms[3]
+        "  skinning + rasterization + blend {:.1} | hidden planes {:.1} | marching {:.1} | read back {:.1} | total {:.1}",
+        ms[0], ms[1], ms[2], ms[3], ms[4]
     );
     Ok(())
 }
