@@ -1,7 +1,7 @@
 // The viewer's fused path for one frame's triplanes: for each plane pixel, sample the
 // neural texture through every raster view that feeds the slot (oriented as the layout
-// says), sum, and blend with the static plane by the slot's alpha. Invocations 3·R²…4·R²
-// write the unmasked front view (what the mouth networks read).
+// says), sum, and blend with the static plane by the slot's alpha. With IMAGES = 4,
+// invocations 3·R²…4·R² write the unmasked front view (what the mouth networks read).
 // The differentiable path is `sample` + `blend` in src/raster/gpu.rs (burn ops); a test
 // holds the two equal. Keep the layout encoding in sync with `encode_layout` there.
 
@@ -10,13 +10,15 @@
 @group(0) @binding(2) var<storage, read_write> view_alphas: array<f32>;  // [4, R, R] filled
 @group(0) @binding(3) var<storage, read_write> static_planes: array<f32>; // [3, C, R, R]
 @group(0) @binding(4) var<storage, read_write> slots: array<f32>;        // [3, 13]
-// One buffer: planes [3, C, R, R], then slot alphas [3, R, R], then the front view [C, R, R].
+// One buffer: planes [3, C, R, R], then slot alphas [3, R, R], then (IMAGES = 4) the front
+// view [C, R, R].
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 const C: u32 = {{ channels }}u;
 const T: u32 = {{ texture_size }}u;
 const RES: u32 = {{ resolution }}u;
 const ZERO_BACKGROUND: bool = {{ zero_background }};
+const IMAGES: u32 = {{ images }}u;
 const WORKGROUP_SIZE: u32 = {{ workgroup_size }}u;
 // Per slot: 2 raster sources and 2 alpha sources as (view or −1, flip_u, flip_v), then the
 // alpha rule (0 fractional, 1 binarized).
@@ -71,7 +73,7 @@ fn sample_view(view: u32, pixel: u32) {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = gid.y * groups.x * WORKGROUP_SIZE + gid.x;
     let plane = RES * RES;
-    if (i >= 4u * plane) {
+    if (i >= IMAGES * plane) {
         return;
     }
     let slot = i / plane;

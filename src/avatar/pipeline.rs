@@ -142,8 +142,12 @@ impl FramePipeline {
         }
         let (rasterizer, static_planes) = &self.draft;
         let (vertices, _) = self.skin(params)?;
-        let raster =
-            rasterizer.forward_fused(vertices, self.texture.clone(), static_planes.planes.clone());
+        let raster = rasterizer.forward_fused(
+            vertices,
+            self.texture.clone(),
+            static_planes.planes.clone(),
+            false,
+        );
         let planes = Planes::from_blend(raster, static_planes, &self.decoder);
         self.cached_draft = Some((params.clone(), planes.clone()));
         Ok(planes)
@@ -183,6 +187,7 @@ impl FramePipeline {
             vertices,
             self.texture.clone(),
             self.static_planes.planes.clone(),
+            self.nets.is_some(),
         );
         Ok((raster, landmarks))
     }
@@ -202,7 +207,11 @@ impl FramePipeline {
             ));
         };
         let mouth_box = read_box(self.rasterizer.mouth_box(landmarks))?;
-        let front = nets.fix_mouth(raster.front, mouth_box);
+        // `rasterize` keeps the front view for avatars with networks.
+        let front = raster
+            .front
+            .ok_or_else(|| anyhow::anyhow!("the front view was not rasterized"))?;
+        let front = nets.fix_mouth(front, mouth_box);
         let blended = self
             .rasterizer
             .replace_front(raster.planes, &raster.alphas, front, self.static_planes.planes.clone())

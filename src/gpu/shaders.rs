@@ -57,18 +57,21 @@ pub fn mouth_fill(resolution: usize, workgroup_size: u32) -> WgslKernel {
     WgslKernel::new(MOUTH_FILL.0, MOUTH_FILL.1, workgroup_size).define("resolution", resolution)
 }
 
-/// The fused texture sampling, merge and blend of the viewer's path.
+/// The fused texture sampling, merge and blend of the viewer's path, for `images` = 3
+/// planes, or 4 with the front view.
 pub fn sample_blend(
     channels: usize,
     texture_size: usize,
     resolution: usize,
     zero_background: bool,
+    images: usize,
 ) -> WgslKernel {
     WgslKernel::new(SAMPLE_BLEND.0, SAMPLE_BLEND.1, 64)
         .define("channels", channels)
         .define("texture_size", texture_size)
         .define("resolution", resolution)
         .define("zero_background", zero_background)
+        .define("images", images)
 }
 
 /// The hidden planes of `channels`-channel planes of side `resolution`, projected where the

@@ -34,8 +34,8 @@ pub trait RasterOps: Backend {
     fn fill_mouth(alpha: FloatTensor<Self>) -> FloatTensor<Self>;
 
     /// The fused sample + merge + blend: one flat buffer holding planes `[3, C, R, R]`,
-    /// slot alphas `[3, R, R]` and the unmasked front view `[C, R, R]`.
-    #[fusion(shape = fused_shape(raster, texture), dtype = texture)]
+    /// slot alphas `[3, R, R]` and, if `keep_front`, the unmasked front view `[C, R, R]`.
+    #[fusion(shape = fused_shape(raster, texture, keep_front), dtype = texture)]
     fn sample_blend(
         raster: FloatTensor<Self>,
         texture: FloatTensor<Self>,
@@ -43,12 +43,14 @@ pub trait RasterOps: Backend {
         static_planes: FloatTensor<Self>,
         layout: FloatTensor<Self>,
         zero_background: bool,
+        keep_front: bool,
     ) -> FloatTensor<Self>;
 }
 
-fn fused_shape(raster: &Shape, texture: &Shape) -> Shape {
+fn fused_shape(raster: &Shape, texture: &Shape, keep_front: &bool) -> Shape {
     let (n, c) = (raster[2], texture[0]);
-    Shape::new([4 * c * n * n + 3 * n * n])
+    let images = if *keep_front { 4 } else { 3 };
+    Shape::new([images * c * n * n + 3 * n * n])
 }
 
 fn raster_shape(resolution: &usize) -> Shape {
@@ -63,6 +65,7 @@ impl RasterOps for CubeBackend {
         static_planes: CubeTensor,
         layout: CubeTensor,
         zero_background: bool,
+        keep_front: bool,
     ) -> CubeTensor {
         let [raster, texture, view_alphas, static_planes, layout] =
             [raster, texture, view_alphas, static_planes, layout].map(contiguous);
@@ -75,10 +78,11 @@ impl RasterOps for CubeBackend {
         expect_shape("layout", &layout, &[3, 13]);
         let out = empty_f32(
             &raster,
-            fused_shape(raster.meta.shape(), texture.meta.shape()),
+            fused_shape(raster.meta.shape(), texture.meta.shape(), &keep_front),
         );
-        let kernel = shaders::sample_blend(c, t, n, zero_background);
-        let count = grid_1d(4 * n * n, kernel.workgroup_size);
+        let images = if keep_front { 4 } else { 3 };
+        let kernel = shaders::sample_blend(c, t, n, zero_background, images);
+        let count = grid_1d(images * n * n, kernel.workgroup_size);
         launch(
             kernel,
             count,
@@ -208,8 +212,9 @@ pub struct TriplaneRaster {
     pub planes: Tensor<4>,
     /// `[3, R, R]`: each slot's alpha.
     pub alphas: Tensor<3>,
-    /// `[C, R, R]`: the unmasked front view (the mouth crop and blending networks read it).
-    pub front: Tensor<3>,
+    /// `[C, R, R]`: the unmasked front view (the mouth crop and blending networks read it);
+    /// the fused path leaves it out unless asked.
+    pub front: Option<Tensor<3>>,
     /// `[4, 4, R, R]`: per view (u', v', visible, face).
     pub raster: Tensor<4>,
     /// `[4, R, R]`: per view, the filled alpha.
@@ -496,14 +501,16 @@ impl TriplaneRasterizer {
         }
     }
 
-    /// The fused sample + merge + blend for a rasterized frame: planes, slot alphas, front.
+    /// The fused sample + merge + blend for a rasterized frame: planes, slot alphas and, if
+    /// `keep_front`, the front view.
     pub fn sample_blend(
         &self,
         raster: &Tensor<4>,
         texture: Tensor<3>,
         view_alphas: Tensor<3>,
         static_planes: Tensor<4>,
-    ) -> (Tensor<4>, Tensor<3>, Tensor<3>) {
+        keep_front: bool,
+    ) -> (Tensor<4>, Tensor<3>, Option<Tensor<3>>) {
         let n = self.resolution;
         let [c, _, _] = texture.dims();
         let static_planes = self.resample(static_planes);
@@ -518,6 +525,7 @@ impl TriplaneRasterizer {
             static_planes.into_dispatch(),
             layout.into_dispatch(),
             self.layout.zero_background,
+            keep_front,
         ));
         let (planes_len, alphas_len) = (3 * c * n * n, 3 * n * n);
         (
@@ -525,23 +533,32 @@ impl TriplaneRasterizer {
             out.clone()
                 .narrow(0, planes_len, alphas_len)
                 .reshape([3, n, n]),
-            out.narrow(0, planes_len + alphas_len, c * n * n)
-                .reshape([c, n, n]),
+            keep_front.then(|| {
+                out.narrow(0, planes_len + alphas_len, c * n * n)
+                    .reshape([c, n, n])
+            }),
         )
     }
 
     /// The viewer's path for one frame: the same result as [`Self::forward`] with the texture
-    /// sampling, merge and blend fused into one kernel (not differentiable).
+    /// sampling, merge and blend fused into one kernel (not differentiable). The front view
+    /// (a quarter of the kernel's work) only if `keep_front`: only the mouth networks read it.
     pub fn forward_fused(
         &self,
         vertices: Tensor<2>,
         texture: Tensor<3>,
         static_planes: Tensor<4>,
+        keep_front: bool,
     ) -> TriplaneRaster {
         let raster = self.rasterize(vertices);
         let view_alphas = self.fill(self.mask_alpha(&raster));
-        let (planes, alphas, front) =
-            self.sample_blend(&raster, texture, view_alphas.clone(), static_planes);
+        let (planes, alphas, front) = self.sample_blend(
+            &raster,
+            texture,
+            view_alphas.clone(),
+            static_planes,
+            keep_front,
+        );
         TriplaneRaster {
             planes,
             alphas,
@@ -571,7 +588,7 @@ impl TriplaneRasterizer {
         TriplaneRaster {
             planes,
             alphas,
-            front,
+            front: Some(front),
             raster,
             view_alphas,
         }

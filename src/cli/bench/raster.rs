@@ -72,7 +72,14 @@ fn time_gpu(gpu: &Gpu, rig: &Rig, n: usize, frames: usize) -> [f64; 4] {
         let t0 = lap.wait(gpu);
         let alphas = rasterizer.fill(rasterizer.mask_alpha(&raster));
         let t1 = lap.wait(gpu);
-        drop(rasterizer.sample_blend(&raster, texture.clone(), alphas, static_planes.clone()));
+        // With the front view, as for avatars with mouth networks (the reference makes it too).
+        drop(rasterizer.sample_blend(
+            &raster,
+            texture.clone(),
+            alphas,
+            static_planes.clone(),
+            true,
+        ));
         let t2 = lap.wait(gpu);
         // Frame 0 compiles the pipelines and is not counted.
         if frame > 0 {
