@@ -229,6 +229,10 @@ impl FramePipeline {
         &self.decoder
     }
 
+    pub fn projection(&self) -> &PlaneProjection {
+        &self.projection
+    }
+
     /// Marches the rays of `camera` through `planes`.
     pub fn march(&self, planes: Planes, camera: &OrbitCamera, options: &FrameOptions) -> Rendered {
         let field = NeuralField {

@@ -5,15 +5,17 @@
 use std::sync::Arc;
 
 use burn::backend::{Backend, Dispatch};
-use burn::tensor::Tensor;
 
 use super::Stopwatch;
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
 use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
 use crate::render::decoder::FEATURES;
+use crate::render::fused::render_fused_hidden;
 use crate::render::hidden::hidden_planes;
 use crate::render::marcher::Marcher;
+use crate::render::rays::CameraLabel;
+use crate::render::volume::{Randomness, RenderSettings};
 use crate::rig::{RigParams, default_rig};
 
 pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
@@ -64,32 +66,41 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
     }
     println!();
     whole_frame(gpu, &mut pipeline, &camera, frames * 2)?;
+    let matmul = mean_ms(gpu, frames * 2, || {
+        drop(hidden_planes(planes.blended.clone(), pipeline.decoder()))
+    });
+    println!("  (the first layer as a matmul over every texel instead, as before: {matmul:.1})");
+    let coarse_only = RenderSettings {
+        importance_samples: 0,
+        ..FrameOptions::default().settings(&camera)
+    };
+    let label = CameraLabel::from_eg3d(&camera.eg3d_label());
+    let coarse = mean_ms(gpu, frames * 2, || {
+        drop(render_fused_hidden(
+            planes.hidden.clone(),
+            pipeline.projection(),
+            pipeline.decoder(),
+            &label,
+            &coarse_only,
+            Randomness::Deterministic,
+        ))
+    });
     println!(
-        "  (the first layer as a matmul over every texel instead, as before: {:.1})",
-        first_layer_matmul(gpu, &planes.blended, &pipeline, frames * 2)
+        "  (marching the 48 coarse samples alone, no importance samples: {coarse:.1}; every exact\n   \
+         48 + 48 march decodes these densities and as many again)"
     );
     Ok(())
 }
 
-/// The hidden planes as the first layer applied to every texel, ms: what projecting only
-/// the texels the head covers saves.
-fn first_layer_matmul(
-    gpu: &Gpu,
-    planes: &Tensor<4>,
-    pipeline: &FramePipeline,
-    frames: usize,
-) -> f64 {
-    let decoder = pipeline.decoder();
-    let mut ms = 0.0;
-    for frame in 0..=frames {
-        let mut lap = Stopwatch::start();
-        drop(hidden_planes(planes.clone(), decoder));
-        let t = lap.wait(gpu);
-        if frame > 0 {
-            ms += t / frames as f64;
-        }
+/// Mean ms of `run` over `frames` runs after one to warm up (pipeline compilation).
+fn mean_ms(gpu: &Gpu, frames: usize, mut run: impl FnMut()) -> f64 {
+    run();
+    gpu.sync();
+    let mut lap = Stopwatch::start();
+    for _ in 0..frames {
+        run();
     }
-    ms
+    lap.wait(gpu) / frames as f64
 }
 
 /// Skinning to image at N = 64 with the fused marcher, by stage; the expression changes
