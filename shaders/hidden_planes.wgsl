@@ -1,15 +1,14 @@
 // The fused marcher's hidden planes for one frame: the decoder's first layer (its gain and
 // the 1/3 of the mean over planes folded in, no bias) on every texel of the blended planes,
 // channel-last. Where a slot's alpha is 0 the blended plane is exactly the static plane,
-// whose hidden planes the avatar computes once, so those texels are copied and only the
-// texels the head covers are projected. The reference is `hidden_planes` in
+// whose hidden planes the avatar computes once: `hidden` arrives as a device-side copy of
+// those, and only the texels the head covers are projected into it. The reference is `hidden_planes` in
 // src/render/hidden.rs (a matmul over every texel); a test holds the two equal.
 
 @group(0) @binding(0) var<storage, read_write> planes: array<f32>;              // [3, C, R, R] blended
 @group(0) @binding(1) var<storage, read_write> alphas: array<f32>;              // [3, R, R] slot alphas
-@group(0) @binding(2) var<storage, read_write> static_hidden: array<vec4<f32>>; // [3, R, R, 64 / 4]
-@group(0) @binding(3) var<storage, read_write> layer: array<vec4<f32>>;         // [C, 64 / 4] scaled, transposed
-@group(0) @binding(4) var<storage, read_write> hidden: array<vec4<f32>>;        // [3, R, R, 64 / 4]
+@group(0) @binding(2) var<storage, read_write> layer: array<vec4<f32>>;         // [C, 64 / 4] scaled, transposed
+@group(0) @binding(3) var<storage, read_write> hidden: array<vec4<f32>>;        // [3, R, R, 64 / 4], static ones in
 
 const C: u32 = {{ channels }}u;
 const RES: u32 = {{ resolution }}u;
@@ -22,26 +21,6 @@ const WORKGROUP_SIZE: u32 = {{ workgroup_size }}u;
 var<workgroup> weights: array<vec4<f32>, LAYER4>;
 // The texel's 64 pre-activations; constant indices keep them in registers.
 var<private> acc: array<vec4<f32>, 16>;
-
-fn copy_static(texel: u32) {
-    let o = texel * HIDDEN4;
-    hidden[o] = static_hidden[o];
-    hidden[o + 1u] = static_hidden[o + 1u];
-    hidden[o + 2u] = static_hidden[o + 2u];
-    hidden[o + 3u] = static_hidden[o + 3u];
-    hidden[o + 4u] = static_hidden[o + 4u];
-    hidden[o + 5u] = static_hidden[o + 5u];
-    hidden[o + 6u] = static_hidden[o + 6u];
-    hidden[o + 7u] = static_hidden[o + 7u];
-    hidden[o + 8u] = static_hidden[o + 8u];
-    hidden[o + 9u] = static_hidden[o + 9u];
-    hidden[o + 10u] = static_hidden[o + 10u];
-    hidden[o + 11u] = static_hidden[o + 11u];
-    hidden[o + 12u] = static_hidden[o + 12u];
-    hidden[o + 13u] = static_hidden[o + 13u];
-    hidden[o + 14u] = static_hidden[o + 14u];
-    hidden[o + 15u] = static_hidden[o + 15u];
-}
 
 // acc += x · the layer's row for channel c.
 fn add_channel(c: u32, x: f32) {
@@ -93,9 +72,7 @@ fn main(
     if (texel >= 3u * plane) {
         return;
     }
-    if (alphas[texel] == 0.0) {
-        copy_static(texel);
-    } else {
+    if (alphas[texel] != 0.0) {
         project(texel / plane, texel % plane, texel);
     }
 }

@@ -10,8 +10,8 @@
 @group(0) @binding(2) var<storage, read_write> view_alphas: array<f32>;  // [4, R, R] filled
 @group(0) @binding(3) var<storage, read_write> static_planes: array<f32>; // [3, C, R, R]
 @group(0) @binding(4) var<storage, read_write> slots: array<f32>;        // [3, 13]
-// One buffer: planes [3, C, R, R], then slot alphas [3, R, R], then (IMAGES = 4) the front
-// view [C, R, R].
+// One buffer: planes [3, C, R, R] (holding the static planes on entry), then slot alphas
+// [3, R, R], then (IMAGES = 4) the front view [C, R, R].
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 const C: u32 = {{ channels }}u;
@@ -104,10 +104,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
     }
     out[SLOT_ALPHAS + slot * plane + pixel] = alpha;
-    let base = PLANES + slot * C * plane + pixel;
     // Where the slot's alpha is 0 the plane is the static plane alone (α·features vanishes),
-    // so most of the plane — away from the head — skips the texture entirely.
-    for (var k = 0u; k < 2u && alpha > 0.0; k++) {
+    // and the planes arrive holding the static planes (a device-side copy): most of each
+    // plane, away from the head, is done.
+    if (alpha == 0.0) {
+        return;
+    }
+    let base = PLANES + slot * C * plane + pixel;
+    for (var k = 0u; k < 2u; k++) {
         let s = l + 3u * k;
         if (slots[s] >= 0.0) {
             sample_view(u32(slots[s]), source_pixel(row, col, slots[s + 1u], slots[s + 2u]));

@@ -102,6 +102,7 @@ impl Gpu {
                 adapter: info.name.clone(),
                 message: err.to_string(),
             })?;
+        super::device_copy::register(&burn, &device, &queue);
         log::info!(
             "GPU: {} ({:?}, {:?})",
             info.name,

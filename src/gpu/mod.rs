@@ -2,6 +2,7 @@
 
 pub mod buffers;
 mod device;
+pub mod device_copy;
 pub mod kernel;
 pub mod shaders;
 

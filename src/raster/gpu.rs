@@ -10,6 +10,7 @@ use burn::tensor::{Device, Int, Shape, Tensor, TensorData};
 
 use super::layout::{AlphaRule, PlaneLayout, Source};
 use super::views::{ORTHO_SCALE, View, angle2matrix};
+use crate::gpu::device_copy::copy_into;
 use crate::gpu::kernel::{contiguous, empty_f32, expect_shape, grid_1d, launch};
 use crate::gpu::shaders;
 use crate::rig::Rig;
@@ -80,6 +81,9 @@ impl RasterOps for CubeBackend {
             &raster,
             fused_shape(raster.meta.shape(), texture.meta.shape(), &keep_front),
         );
+        // The planes start as the static planes (a device-side copy); the kernel writes
+        // only the texels the head covers.
+        copy_into(&static_planes, &out, 0);
         let images = if keep_front { 4 } else { 3 };
         let kernel = shaders::sample_blend(c, t, n, zero_background, images);
         let count = grid_1d(images * n * n, kernel.workgroup_size);

@@ -8,7 +8,8 @@ use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
 use burn::tensor::Tensor;
 
 use super::decoder::{FEATURES, HIDDEN, OsgDecoder};
-use crate::gpu::kernel::{contiguous, empty_f32, expect_shape, grid_1d, launch};
+use crate::gpu::device_copy::device_copy;
+use crate::gpu::kernel::{contiguous, expect_shape, grid_1d, launch};
 use crate::gpu::shaders;
 
 #[backend_extension(Cube, Fusion: cfg(feature = "fusion"))]
@@ -40,14 +41,11 @@ impl HiddenPlaneOps for CubeBackend {
         expect_shape("alphas", &alphas, &[3, r, r]);
         expect_shape("static_hidden", &static_hidden, &[3, r, r, HIDDEN]);
         expect_shape("layer", &layer, &[c, HIDDEN]);
-        let out = empty_f32(&static_hidden, static_hidden.meta.shape().clone());
+        // The static texels by a device-side copy; the kernel writes the covered ones.
+        let out = device_copy(&static_hidden);
         let kernel = shaders::hidden_planes(c, r);
         let count = grid_1d(3 * r * r, kernel.workgroup_size);
-        launch(
-            kernel,
-            count,
-            &[&planes, &alphas, &static_hidden, &layer, &out],
-        );
+        launch(kernel, count, &[&planes, &alphas, &layer, &out]);
         out
     }
 }

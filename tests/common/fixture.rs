@@ -93,10 +93,17 @@ impl Fixture {
 /// max |a − b| and max |b|, for "max|a − b| ≤ k·max|ref|" criteria.
 pub fn max_error(ours: &[f64], reference: &[f64]) -> (f64, f64) {
     assert_eq!(ours.len(), reference.len());
+    // A NaN where the other side has a number (an unwritten, poisoned output) is an infinite
+    // error; f64::max alone would skip it.
     let err = ours
         .iter()
         .zip(reference)
-        .map(|(a, b)| (a - b).abs())
+        .map(|(a, b)| match (a.is_nan(), b.is_nan()) {
+            (true, true) => 0.0,
+            (false, false) if a == b => 0.0,
+            (false, false) => (a - b).abs(),
+            _ => f64::INFINITY,
+        })
         .fold(0.0, f64::max);
     let scale = reference.iter().map(|x| x.abs()).fold(0.0, f64::max);
     (err, scale)
