@@ -1,18 +1,18 @@
 // The fused neural renderer: one invocation per ray, one dispatch. Coarse samples (density
-// only), MipRayMarcher2 weights and EG3D's importance resampling give the ray's merged,
-// sorted sample depths; then every sample's density and the features where they count are
-// decoded and composited on the fly → features [C, R], depth [R], weight sum [R], sampled
+// only), MipRayMarcher2 weights and EG3D's importance resampling give the importance
+// depths; their densities are decoded, the merged samples composited, and the features
+// decoded where their weight counts → features [C, R], depth [R], weight sum [R], sampled
 // range [R, 2]. Samples never reach global memory. The reference is `render_reference` in
 // src/render/volume.rs; tests hold the two equal.
 //
 // Loop budget: Mesa's llvmpipe (lavapipe) ends every loop of an invocation once 65535
 // iterations have run in total, silently. Features and hidden units are therefore vec4s
-// and the dot products are written out (dot32, dot64), so a sample costs about seventy
+// and the dot products are written out (dot64, add_texel), so a sample costs about seventy
 // iterations, not thousands (with scalar loops the march stopped after ~29 samples).
 // The hidden layer is read from planes already multiplied by the decoder's first layer
 // (linear, like bilinear sampling), so a sample costs 12 texel reads and 64 softplus.
 
-// The planes through the decoder's first layer (see hidden_planes in src/render/fused.rs):
+// The planes through the decoder's first layer (see src/render/hidden.rs):
 // [3, H, W, HIDDEN / 4], each texel's 64 pre-activations contiguous.
 @group(0) @binding(0) var<storage, read_write> planes: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> decoder: array<f32>;  // w0 [64,32], b0 [64], w1 [33,64], b1 [33]
@@ -176,9 +176,9 @@ fn decode_sigma(p: vec3<f32>) -> f32 {
     return decode_output(0u);
 }
 
-// Raw σ at point p, and its features (sigmoid·1.002 − 0.001) into `features`.
-fn decode(p: vec3<f32>) -> f32 {
-    let sigma = decode_sigma(p);
+// The features at point p (sigmoid·1.002 − 0.001) into `features` (its σ is known).
+fn decode_features(p: vec3<f32>) {
+    decode_hidden(p);
     for (var c4 = zero(); c4 < C4; c4++) {
         let o = 1u + 4u * c4;
         let logits = vec4<f32>(
@@ -189,7 +189,6 @@ fn decode(p: vec3<f32>) -> f32 {
         );
         features[c4] = (1.0 / (1.0 + exp(-logits))) * 1.002 - 0.001;
     }
-    return sigma;
 }
 
 // MipRayMarcher2's α between two samples.
@@ -461,7 +460,7 @@ fn march(ray: u32) {
     }
     for (var k = 0u; k < n; k++) {
         let s = featured[k];
-        decode(sample_point(r, s));
+        decode_features(sample_point(r, s));
         for (var c4 = zero(); c4 < C4; c4++) {
             accumulated[c4] += feature_weight[s] * features[c4];
         }
