@@ -2,8 +2,9 @@
 // the 1/3 of the mean over planes folded in, no bias) on every texel of the blended planes,
 // channel-last. Where a slot's alpha is 0 the blended plane is exactly the static plane,
 // whose hidden planes the avatar computes once: `hidden` arrives as a device-side copy of
-// those, and only the texels the head covers are projected into it. The reference is `hidden_planes` in
-// src/render/hidden.rs (a matmul over every texel); a test holds the two equal.
+// those, and only the texels the head covers are projected into it. The reference is
+// `hidden_planes` in src/render/hidden.rs (a matmul over every texel); a test holds the two
+// equal.
 
 @group(0) @binding(0) var<storage, read_write> planes: array<f32>;              // [3, C, R, R] blended
 @group(0) @binding(1) var<storage, read_write> alphas: array<f32>;              // [3, R, R] slot alphas

@@ -45,11 +45,12 @@ pub struct FramePipeline {
 }
 
 /// An avatar's static planes at one raster size, and their [`hidden_planes`] (which the
-/// frames copy wherever the head does not cover a plane).
+/// frames copy wherever the head does not cover a plane) where frames blended without
+/// networks use them.
 #[derive(Clone)]
 struct StaticPlanes {
     planes: Tensor<4>,
-    hidden: Tensor<4>,
+    hidden: Option<Tensor<4>>,
 }
 
 /// The blended planes of one expression, and the same through the decoder's first layer
@@ -62,15 +63,20 @@ pub struct Planes {
 
 impl Planes {
     /// The planes of the rasterizer's blend alone (no networks), which left the static
-    /// planes wherever the alpha is 0: only the texels the head covers are projected.
+    /// planes wherever the alpha is 0: only the texels the head covers are projected, given
+    /// the static planes' hidden planes (else every texel).
     fn from_blend(raster: TriplaneRaster, statics: &StaticPlanes, decoder: &OsgDecoder) -> Self {
-        Self {
-            hidden: hidden_planes_covered(
+        let hidden = match &statics.hidden {
+            Some(hidden) => hidden_planes_covered(
                 raster.planes.clone(),
                 raster.alphas,
-                statics.hidden.clone(),
+                hidden.clone(),
                 decoder,
             ),
+            None => hidden_planes(raster.planes.clone(), decoder),
+        };
+        Self {
+            hidden,
             blended: raster.planes,
         }
     }
@@ -100,17 +106,20 @@ impl FramePipeline {
         let array = |a: &super::Array| TensorData::new(a.data.clone(), a.shape.clone());
         let static_planes = Tensor::<4>::from_data(array(&avatar.static_planes), device);
         let decoder = avatar.osg_decoder(device).map_err(anyhow::Error::msg)?;
-        let rasterizer = |resolution| {
+        // Resampled (and projected, where the frames blend without networks) once here
+        // rather than in every frame.
+        let rasterizer = |resolution, project: bool| {
             let rasterizer =
                 TriplaneRasterizer::new(&rig, avatar.layout.clone(), resolution, device);
-            // Resampled and projected once here rather than in every frame.
             let planes = rasterizer.resample(static_planes.clone());
-            let hidden = hidden_planes(planes.clone(), &decoder);
+            let hidden = project.then(|| hidden_planes(planes.clone(), &decoder));
             (rasterizer, StaticPlanes { planes, hidden })
         };
+        // Full frames of avatars with networks project every texel (see finish_planes);
+        // draft frames never run the networks.
         let (full, draft) = (
-            rasterizer(raster_resolution),
-            rasterizer((raster_resolution / 2).max(16)),
+            rasterizer(raster_resolution, nets.is_none()),
+            rasterizer((raster_resolution / 2).max(16), true),
         );
         Ok(Self {
             rasterizer: full.0,

@@ -13,7 +13,6 @@ use burn::tensor::wgpu::wgpu;
 use super::kernel::empty_f32;
 
 /// The wgpu handles behind a device [`super::Gpu`] opened.
-#[derive(Clone)]
 struct Queue {
     device: wgpu::Device,
     queue: wgpu::Queue,

@@ -50,8 +50,12 @@ pub trait RasterOps: Backend {
 
 fn fused_shape(raster: &Shape, texture: &Shape, keep_front: &bool) -> Shape {
     let (n, c) = (raster[2], texture[0]);
-    let images = if *keep_front { 4 } else { 3 };
-    Shape::new([images * c * n * n + 3 * n * n])
+    Shape::new([fused_images(*keep_front) * c * n * n + 3 * n * n])
+}
+
+/// The `[C, R, R]` images of the fused blend: the three planes, and the front view if kept.
+fn fused_images(keep_front: bool) -> usize {
+    if keep_front { 4 } else { 3 }
 }
 
 fn raster_shape(resolution: &usize) -> Shape {
@@ -84,7 +88,7 @@ impl RasterOps for CubeBackend {
         // The planes start as the static planes (a device-side copy); the kernel writes
         // only the texels the head covers.
         copy_into(&static_planes, &out, 0);
-        let images = if keep_front { 4 } else { 3 };
+        let images = fused_images(keep_front);
         let kernel = shaders::sample_blend(c, t, n, zero_background, images);
         let count = grid_1d(images * n * n, kernel.workgroup_size);
         launch(
