@@ -11,8 +11,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use neuralhead::app::{ViewerApp, ViewerOptions, startup_avatar};
 
-/// Frames take seconds on lavapipe; the render thread is waited for up to this long.
-const FRAME_TIMEOUT: Duration = Duration::from_secs(180);
+use common::HANG_GUARD;
 
 fn harness() -> Harness<'static, ViewerApp> {
     let gpu = common::gpu().clone();
@@ -49,19 +48,19 @@ fn settle(harness: &mut Harness<'_, ViewerApp>) -> image::RgbaImage {
             return harness.state().last_image().expect("a frame").clone();
         }
         assert!(
-            start.elapsed() < FRAME_TIMEOUT,
-            "no full frame within {FRAME_TIMEOUT:?}"
+            start.elapsed() < HANG_GUARD,
+            "no full frame within {HANG_GUARD:?}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// Steps the UI while a job of the render thread runs (`running`), up to FRAME_TIMEOUT.
+/// Steps the UI while a job of the render thread runs (`running`), up to HANG_GUARD.
 fn step_while(harness: &mut Harness<'_, ViewerApp>, running: fn(&ViewerApp) -> bool, job: &str) {
     let start = Instant::now();
     while running(harness.state()) {
         harness.step();
-        assert!(start.elapsed() < FRAME_TIMEOUT, "{job} did not end");
+        assert!(start.elapsed() < HANG_GUARD, "{job} did not end");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -87,6 +86,7 @@ fn mean_difference(a: &image::RgbaImage, b: &image::RgbaImage, rows: (f32, f32))
 
 #[test]
 fn jaw_slider_opens_the_mouth_and_dragging_orbits() {
+    let _serial = common::one_heavy_test_at_a_time();
     let mut harness = harness();
     let neutral = settle(&mut harness);
 
@@ -134,6 +134,7 @@ fn jaw_slider_opens_the_mouth_and_dragging_orbits() {
 
 #[test]
 fn a_loaded_sequence_plays_and_scrubs() {
+    let _serial = common::one_heavy_test_at_a_time();
     let csv = std::env::temp_dir().join(format!("neuralhead-ui-{}.csv", std::process::id()));
     std::fs::write(&csv, "frame,jawOpen\n0,0\n1,1\n").unwrap();
     let mut harness = harness();
@@ -210,6 +211,7 @@ fn a_loaded_sequence_plays_and_scrubs() {
 /// its own render until its refinement arrives.
 #[test]
 fn refinement_toggle_refines_the_settled_frame() {
+    let _serial = common::one_heavy_test_at_a_time();
     let mut harness = harness();
     let weights = format!(
         "{}/tests/fixtures/fadm_unet.safetensors",
@@ -233,8 +235,8 @@ fn refinement_toggle_refines_the_settled_frame() {
             break image.clone();
         }
         assert!(
-            start.elapsed() < FRAME_TIMEOUT,
-            "no refinement within {FRAME_TIMEOUT:?}"
+            start.elapsed() < HANG_GUARD,
+            "no refinement within {HANG_GUARD:?}"
         );
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -259,6 +261,7 @@ fn refinement_toggle_refines_the_settled_frame() {
 
 #[test]
 fn recording_an_orbit_from_the_window_writes_its_frames() {
+    let _serial = common::one_heavy_test_at_a_time();
     let dir = std::env::temp_dir().join(format!("neuralhead-ui-record-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let out = dir.join("orbit");
@@ -298,6 +301,7 @@ fn recording_an_orbit_from_the_window_writes_its_frames() {
 
 #[test]
 fn the_adapter_for_the_next_start_is_chosen_in_the_panel() {
+    let _serial = common::one_heavy_test_at_a_time();
     let mut harness = harness();
     harness.step();
     assert_eq!(harness.state().adapter_at_next_start(), "auto");
@@ -323,6 +327,7 @@ fn the_adapter_for_the_next_start_is_chosen_in_the_panel() {
 /// and takes minutes here; `tests/next3d_generator.rs` renders through it.)
 #[test]
 fn a_generator_checkpoint_is_baked_from_the_panel_with_super_resolution_offered() {
+    let _serial = common::one_heavy_test_at_a_time();
     let dir = std::env::temp_dir().join(format!("neuralhead-ui-bake-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let checkpoint =
@@ -370,6 +375,7 @@ fn a_generator_checkpoint_is_baked_from_the_panel_with_super_resolution_offered(
 
 #[test]
 fn the_mesh_overlay_lines_up_with_the_neural_frame() {
+    let _serial = common::one_heavy_test_at_a_time();
     let mut harness = harness();
     settle(&mut harness);
     assert!(!harness.state().shows_mesh_overlay());
@@ -386,6 +392,7 @@ fn the_mesh_overlay_lines_up_with_the_neural_frame() {
 
 #[test]
 fn a_portrait_is_inverted_by_pivotal_tuning_from_the_panel() {
+    let _serial = common::one_heavy_test_at_a_time();
     use neuralhead::rig::{RigKind, synthetic};
     let dir = std::env::temp_dir().join(format!("neuralhead-ui-pti-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

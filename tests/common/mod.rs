@@ -1,13 +1,29 @@
 //! Shared test helpers: the GPU every test in a binary shares, random rigs, seeds.
 #![allow(dead_code)]
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use burn::tensor::Tensor;
 use neuralhead::gpu::{AdapterChoice, Gpu, kernel};
 use neuralhead::raster::layout::PlaneLayout;
 use neuralhead::rig::{Rig, synthetic};
 use rand::{Rng, SeedableRng, rngs::StdRng};
+
+/// How long a test waits on the render thread or a background job before calling it hung.
+/// A hang guard, not a speed check: a fresh machine with a cold shader cache, two cores and
+/// other tests beside it can take minutes for what takes seconds when warm.
+pub const HANG_GUARD: Duration = Duration::from_secs(15 * 60);
+
+/// Held by tests that each keep lavapipe busy for minutes (the viewer's render thread, an
+/// inversion), so that they run one after another instead of starving each other's threads.
+pub fn one_heavy_test_at_a_time() -> MutexGuard<'static, ()> {
+    static HEAVY: Mutex<()> = Mutex::new(());
+    // A failed test poisons the lock; the next one still runs.
+    HEAVY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// The shared GPU (lavapipe on CI). Set NEURALHEAD_ADAPTER to pick another. With no adapter
 /// the tests fail with the message that says what to install; they never skip.
