@@ -1,5 +1,6 @@
 //! GPU skinning (shaders/skin.wgsl) against the f64 CPU reference, on fresh random
-//! parameters, for the default rig and a rig with FLAME 2020's structure and size.
+//! parameters, for the default rig, the whole-head rig and a rig with FLAME 2020's
+//! structure and size.
 
 mod common;
 
@@ -31,6 +32,12 @@ fn random_params(rig: &Rig, rng: &mut StdRng) -> RigParams {
         params.expression.insert(name.clone(), w);
     }
     params.identity = match rig.kind {
+        // The head rig: PCA coefficients, as FLAME's shape.
+        RigKind::Default if rig.shape_basis.count > 0 => Identity::Coefficients(
+            (0..rig.shape_basis.count)
+                .map(|_| rng.random_range(-2.0..2.0))
+                .collect(),
+        ),
         RigKind::Default => Identity::Offsets(
             (0..rig.num_vertices())
                 .map(|_| [0; 3].map(|_| rng.random_range(-0.003..0.003)))
@@ -106,6 +113,15 @@ fn check(rig: Arc<Rig>, rng: &mut StdRng, frames: usize) {
 #[test]
 fn gpu_matches_cpu_on_the_default_rig() {
     check(default_rig::embedded(), &mut common::rng("default rig"), 3);
+}
+
+#[test]
+fn gpu_matches_cpu_on_the_head_rig() {
+    check(
+        default_rig::head::embedded(),
+        &mut common::rng("head rig"),
+        3,
+    );
 }
 
 #[test]

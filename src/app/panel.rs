@@ -204,7 +204,7 @@ impl ViewerApp {
                 });
             }
             if let Some(params) = recall.and_then(|n| self.settings.presets.get(&n)) {
-                self.params = params.clone();
+                self.params = params.clone().canonical(&self.rig);
             }
             if let Some(name) = delete {
                 self.settings.presets.remove(&name);

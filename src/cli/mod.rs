@@ -53,6 +53,15 @@ pub enum Command {
     },
     /// List the GPU adapters this machine offers.
     Adapters,
+    /// Author the whole-head rig from the ICT Face Model (the shared assets'
+    /// ict_face_model/ict_face_model.safetensors) into assets/head_rig.safetensors.
+    BuildHeadRig {
+        /// The ICT Face Model Light, as re-encoded in the shared assets.
+        #[arg(long, default_value = crate::rig::default_rig::head::DEFAULT_SOURCE)]
+        ict: std::path::PathBuf,
+        #[arg(long, default_value = crate::rig::default_rig::head::ASSET_PATH)]
+        out: std::path::PathBuf,
+    },
     /// Re-author the embedded default rig from assets/canonical_face.json.
     #[command(hide = true)]
     BuildDefaultRig {
@@ -79,6 +88,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!(crate::gpu::GpuError::NoAdapter);
             }
             adapters.iter().for_each(|a| println!("{a}"));
+            Ok(())
+        }
+        Command::BuildHeadRig { ict, out } => {
+            let rig = crate::rig::default_rig::head::build(&ict)?;
+            crate::rig::file::save_as(&rig, &out, crate::rig::file::Storage::Compact)?;
+            let size = std::fs::metadata(&out)?.len();
+            println!(
+                "wrote {} ({:.1} MB: {} vertices, {} triangles, {} expressions, {} identity modes)",
+                out.display(),
+                size as f64 / 1e6,
+                rig.num_vertices(),
+                rig.faces.len(),
+                rig.expression_names.len(),
+                rig.shape_basis.count
+            );
             Ok(())
         }
         Command::BuildDefaultRig { out } => {

@@ -13,7 +13,8 @@ pub const SYNTHETIC_FLAME: &str = "synthetic-flame";
 
 #[derive(Args, Debug, Clone)]
 pub struct RigArgs {
-    /// `default` (the embedded rig), a rig file made by tools/convert_flame.py, or
+    /// `default` (the embedded rig), `head` (the whole-head rig from the ICT Face Model, which
+    /// becomes the default), a rig file made by tools/convert_flame.py, or
     /// `synthetic-flame` (FLAME's sizes, random contents; for timing only).
     #[arg(long, default_value = "default")]
     pub rig: String,
@@ -79,6 +80,7 @@ impl RigArgs {
 pub fn load_rig(name: &str) -> anyhow::Result<Arc<Rig>> {
     match name {
         "default" => return Ok(default_rig::embedded()),
+        "head" => return Ok(default_rig::head::embedded()),
         SYNTHETIC_FLAME => {
             return Ok(Arc::new(synthetic::flame_sized(
                 0,

@@ -94,7 +94,11 @@ pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Rig, RigFileError> {
         })
     };
     let shape_basis = basis("shapedirs")?;
-    let expression_basis = basis("exprdirs")?;
+    let expression_basis = if reader.has(SPARSE_COUNT) {
+        reader.sparse_basis(v)?
+    } else {
+        basis("exprdirs")?
+    };
     let pose_basis = basis("posedirs")?;
     let expression_names = match meta.get("expression_names") {
         Some(json) => serde_json::from_str(json)
@@ -161,8 +165,30 @@ pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Rig, RigFileError> {
     Ok(rig)
 }
 
-/// Serialises a rig into the file format `load` reads.
+/// Expression bases stored sparse: entries per component, then each entry's vertex and xyz.
+const SPARSE_COUNT: &str = "exprdirs_sparse_count";
+const SPARSE_VERTEX: &str = "exprdirs_sparse_vertex";
+const SPARSE_DELTA: &str = "exprdirs_sparse_delta";
+
+/// How `to_bytes` stores a rig.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Every value as the rig holds it (f32, dense); reading it back gives the same rig.
+    Exact,
+    /// For the committed default rig: the shape basis in f16, the expression basis sparse
+    /// (only non-zero vertex rows) in f16, faces as u16 when the vertices fit. Lossless for
+    /// a rig whose basis values are f16 numbers already (the head rig's builder rounds them).
+    Compact,
+}
+
+/// Serialises a rig into the file format `load` reads, every value exact.
 pub fn to_bytes(rig: &Rig) -> Result<Vec<u8>, safetensors::SafeTensorError> {
+    to_bytes_as(rig, Storage::Exact)
+}
+
+/// Serialises a rig into the file format `load` reads, stored as `storage` says.
+pub fn to_bytes_as(rig: &Rig, storage: Storage) -> Result<Vec<u8>, safetensors::SafeTensorError> {
+    let compact = storage == Storage::Compact;
     let v = rig.num_vertices();
     let j = rig.num_joints();
     let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
@@ -184,9 +210,10 @@ pub fn to_bytes(rig: &Rig) -> Result<Vec<u8>, safetensors::SafeTensorError> {
         ("exprdirs", &rig.expression_basis),
         ("posedirs", &rig.pose_basis),
     ] {
-        if basis.count > 0 {
-            put_f32(name, vec![v, 3, basis.count], &basis.data);
+        if basis.count == 0 || (compact && name != "posedirs") {
+            continue;
         }
+        put_f32(name, vec![v, 3, basis.count], &basis.data);
     }
     put_f32("J_regressor", vec![j, v], &rig.joint_regressor);
     put_f32("weights", vec![v, j], &rig.skin_weights);
@@ -197,13 +224,44 @@ pub fn to_bytes(rig: &Rig) -> Result<Vec<u8>, safetensors::SafeTensorError> {
     );
     let bary: Vec<f32> = rig.landmarks.iter().flat_map(|l| l.bary).collect();
     put_f32("lmk_bary_coords", vec![rig.landmarks.len(), 3], &bary);
+    if compact {
+        let halves = |values: &[f32]| -> Vec<u8> {
+            let h: Vec<half::f16> = values.iter().map(|&x| half::f16::from_f32(x)).collect();
+            bytemuck::cast_slice(&h).to_vec()
+        };
+        let basis = &rig.shape_basis;
+        if basis.count > 0 {
+            tensors.push((
+                "shapedirs".into(),
+                Dtype::F16,
+                vec![v, 3, basis.count],
+                halves(&basis.data),
+            ));
+        }
+        let (counts, vertices, deltas) = sparse_rows(&rig.expression_basis);
+        if !counts.is_empty() {
+            let n = vertices.len();
+            tensors.push((
+                SPARSE_COUNT.into(),
+                Dtype::I32,
+                vec![counts.len()],
+                bytemuck::cast_slice(&counts).to_vec(),
+            ));
+            tensors.push(index_tensor(SPARSE_VERTEX, vec![n], &vertices, v));
+            tensors.push((SPARSE_DELTA.into(), Dtype::F16, vec![n, 3], halves(&deltas)));
+        }
+    }
+    let short_indices =
+        compact && v <= usize::from(u16::MAX) + 1 && rig.uvs.len() <= usize::from(u16::MAX) + 1;
     let mut put_i32 = |name: &str, shape: Vec<usize>, data: Vec<i32>| {
-        tensors.push((
-            name.into(),
-            Dtype::I32,
-            shape,
-            bytemuck::cast_slice(&data).to_vec(),
-        ));
+        let faces = name == "f" || name == "uv_faces";
+        let (dtype, bytes) = if faces && short_indices {
+            let short: Vec<u16> = data.iter().map(|&i| i as u16).collect();
+            (Dtype::U16, bytemuck::cast_slice(&short).to_vec())
+        } else {
+            (Dtype::I32, bytemuck::cast_slice(&data).to_vec())
+        };
+        tensors.push((name.into(), dtype, shape, bytes));
     };
     put_i32("parents", vec![j], rig.parents.clone());
     let flat = |faces: &[[u32; 3]]| {
@@ -259,11 +317,66 @@ pub fn to_bytes(rig: &Rig) -> Result<Vec<u8>, safetensors::SafeTensorError> {
     safetensors::serialize(views, Some(meta))
 }
 
-/// Writes a rig file atomically.
+/// Writes a rig file atomically, every value exact.
 pub fn save(rig: &Rig, path: &Path) -> anyhow::Result<()> {
-    let bytes = to_bytes(rig)?;
+    save_as(rig, path, Storage::Exact)
+}
+
+/// Writes a rig file atomically, stored as `storage` says.
+pub fn save_as(rig: &Rig, path: &Path, storage: Storage) -> anyhow::Result<()> {
+    let bytes = to_bytes_as(rig, storage)?;
     crate::io::write_atomically(path, &bytes)?;
     Ok(())
+}
+
+/// Indices below `bound` as u16 when they all fit, else as i32.
+fn index_tensor(
+    name: &str,
+    shape: Vec<usize>,
+    data: &[i32],
+    bound: usize,
+) -> (String, Dtype, Vec<usize>, Vec<u8>) {
+    if bound <= usize::from(u16::MAX) + 1 {
+        let short: Vec<u16> = data.iter().map(|&i| i as u16).collect();
+        (
+            name.into(),
+            Dtype::U16,
+            shape,
+            bytemuck::cast_slice(&short).to_vec(),
+        )
+    } else {
+        (
+            name.into(),
+            Dtype::I32,
+            shape,
+            bytemuck::cast_slice(data).to_vec(),
+        )
+    }
+}
+
+/// A basis' non-zero vertex rows, component by component: (rows per component, each row's
+/// vertex, its xyz).
+fn sparse_rows(basis: &Basis) -> (Vec<i32>, Vec<i32>, Vec<f32>) {
+    let k = basis.count;
+    let vertices = if k == 0 {
+        0
+    } else {
+        basis.data.len() / (3 * k)
+    };
+    let (mut counts, mut rows, mut deltas) = (Vec::new(), Vec::new(), Vec::new());
+    for c in 0..k {
+        let mut count = 0;
+        for v in 0..vertices {
+            let d = [0, 1, 2].map(|a| basis.at(v, a, c));
+            if d.iter().any(|&x| x != 0.0) {
+                rows.push(v as i32);
+                deltas.extend(d);
+                count += 1;
+            }
+        }
+        counts.push(count);
+    }
+    (counts, rows, deltas)
 }
 
 fn triples(flat: &[f32]) -> Vec<[f32; 3]> {
@@ -320,7 +433,11 @@ impl Reader<'_> {
                 .into_iter()
                 .map(|x| x as f32)
                 .collect(),
-            other => return Err(self.wrong_type(name, other, "f32 or f64")),
+            Dtype::F16 => bytemuck::pod_collect_to_vec::<u8, half::f16>(view.data())
+                .into_iter()
+                .map(f32::from)
+                .collect(),
+            other => return Err(self.wrong_type(name, other, "f32, f64 or f16")),
         };
         Ok((data, view.shape().to_vec()))
     }
@@ -337,9 +454,52 @@ impl Reader<'_> {
                 .into_iter()
                 .map(|x| i32::try_from(x).unwrap_or(i32::MIN))
                 .collect(),
-            other => return Err(self.wrong_type(name, other, "i32 or i64")),
+            Dtype::U16 => bytemuck::pod_collect_to_vec::<u8, u16>(view.data())
+                .into_iter()
+                .map(i32::from)
+                .collect(),
+            other => return Err(self.wrong_type(name, other, "i32, i64 or u16")),
         };
         Ok((data, view.shape().to_vec()))
+    }
+
+    /// The expression basis from its sparse rows, made dense for `vertices` vertices.
+    fn sparse_basis(&self, vertices: usize) -> Result<Basis, RigFileError> {
+        let invalid = |problem: String| RigFileError::Invalid {
+            path: self.path.into(),
+            problem,
+        };
+        let (counts, shape) = self.i32s(SPARSE_COUNT, &[None])?;
+        let k = shape[0];
+        let (rows, shape) = self.i32s(SPARSE_VERTEX, &[None])?;
+        let (deltas, _) = self.f32s(SPARSE_DELTA, &[Some(shape[0]), Some(3)])?;
+        let listed: i64 = counts.iter().map(|&c| i64::from(c)).sum();
+        if counts.iter().any(|&c| c < 0) || listed != rows.len() as i64 {
+            return Err(invalid(format!(
+                "`{SPARSE_COUNT}` lists {listed} rows, `{SPARSE_VERTEX}` holds {}",
+                rows.len()
+            )));
+        }
+        let mut data = vec![0.0; vertices * 3 * k];
+        let mut row = 0;
+        for (c, &count) in counts.iter().enumerate() {
+            for _ in 0..count {
+                let v = usize::try_from(rows[row])
+                    .ok()
+                    .filter(|&v| v < vertices)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "`{SPARSE_VERTEX}` names vertex {}, the rig has {vertices}",
+                            rows[row]
+                        ))
+                    })?;
+                for a in 0..3 {
+                    data[(v * 3 + a) * k + c] = deltas[row * 3 + a];
+                }
+                row += 1;
+            }
+        }
+        Ok(Basis { count: k, data })
     }
 
     fn image(&self, name: &str) -> Result<Option<UvImage>, RigFileError> {

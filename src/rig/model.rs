@@ -123,6 +123,24 @@ impl Rig {
             })
     }
 
+    /// The components a name sets: its own, Apple's spelling of a `_L`/`_R` name
+    /// (`eyeBlinkLeft`), both sides of a shape the rig splits (`browInnerUp`, `cheekPuff`),
+    /// or a decimal index. Empty for a name the rig does not know.
+    pub fn expression_targets(&self, name: &str) -> Vec<usize> {
+        if let Some(i) = self.expression_index(name) {
+            return vec![i];
+        }
+        let sides: Vec<usize> = ["_L", "_R"]
+            .iter()
+            .filter_map(|side| {
+                self.expression_names
+                    .iter()
+                    .position(|n| *n == format!("{name}{side}"))
+            })
+            .collect();
+        if sides.len() == 2 { sides } else { Vec::new() }
+    }
+
     /// The three vertices and weights of each landmark.
     pub fn landmark_vertices(&self) -> Vec<([u32; 3], [f32; 3])> {
         self.landmarks

@@ -76,19 +76,49 @@ impl RigParams {
         self
     }
 
+    /// The same parameters with every expression under the rig's own names: aliases
+    /// (`eyeBlinkLeft`, `browInnerUp` for both sides) replaced by what they set, so a map
+    /// that also holds the rig's names (the panel's sliders) cannot hide them. Unknown
+    /// names stay, for `resolve` to report.
+    pub fn canonical(mut self, rig: &Rig) -> Self {
+        let given = std::mem::take(&mut self.expression);
+        let (own, aliases): (BTreeMap<_, _>, BTreeMap<_, _>) = given
+            .into_iter()
+            .partition(|(name, _)| rig.expression_names.contains(name));
+        for (name, value) in aliases {
+            let targets = rig.expression_targets(&name);
+            if targets.is_empty() {
+                self.expression.insert(name, value);
+            }
+            for index in targets {
+                self.expression
+                    .insert(rig.expression_names[index].clone(), value);
+            }
+        }
+        self.expression.extend(own);
+        self
+    }
+
     /// Resolves names against `rig`, clamping values outside their range. The warnings say
     /// what was clamped; unknown names and malformed identities are errors.
     pub fn resolve(&self, rig: &Rig) -> Result<(Resolved, Vec<String>), ParamError> {
         let mut warnings = Vec::new();
         let (low, high) = expression_range(rig.kind);
         let mut expression = vec![0.0; rig.expression_basis.count];
-        for (name, &value) in &self.expression {
-            let index =
-                rig.expression_index(name)
-                    .ok_or_else(|| ParamError::UnknownExpression {
-                        name: name.clone(),
-                        known: known_names(rig),
-                    })?;
+        // Aliases first, the rig's own names after: a name's own slider wins over an alias,
+        // whatever order the names sort in.
+        let (own, aliases): (Vec<_>, Vec<_>) = self
+            .expression
+            .iter()
+            .partition(|(name, _)| rig.expression_names.contains(name));
+        for (name, &value) in aliases.into_iter().chain(own) {
+            let targets = rig.expression_targets(name);
+            if targets.is_empty() {
+                return Err(ParamError::UnknownExpression {
+                    name: name.clone(),
+                    known: known_names(rig),
+                });
+            }
             if !value.is_finite() {
                 return Err(ParamError::NotFinite {
                     name: name.clone(),
@@ -101,7 +131,9 @@ impl RigParams {
                     "expression {name} = {value} clamped to {clamped} (range {low}…{high})"
                 ));
             }
-            expression[index] = f64::from(clamped);
+            for index in targets {
+                expression[index] = f64::from(clamped);
+            }
         }
 
         let (shape, offsets) = self.resolve_identity(rig, &mut warnings)?;

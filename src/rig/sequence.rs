@@ -52,7 +52,7 @@ impl Sequence {
         let is_csv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let sequence = if is_csv {
+        let mut sequence = if is_csv {
             parse_csv(&bytes).map_err(format)?
         } else {
             parse_json(&bytes).map_err(format)?
@@ -70,6 +70,11 @@ impl Sequence {
                 message: e.to_string(),
             })?;
         }
+        // Under the rig's own names, so the panel's sliders show what plays.
+        sequence.frames = std::mem::take(&mut sequence.frames)
+            .into_iter()
+            .map(|params| params.canonical(rig))
+            .collect();
         Ok(sequence)
     }
 

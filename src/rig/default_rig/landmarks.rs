@@ -16,7 +16,12 @@ pub const IBUG68_VERTICES: [u32; 68] = [
 
 /// Embeds each landmark as a face corner: a face that uses the vertex, weight 1 on it.
 pub fn embed(faces: &[[u32; 3]]) -> Vec<crate::rig::model::Landmark> {
-    IBUG68_VERTICES
+    embed_vertices(faces, &IBUG68_VERTICES)
+}
+
+/// Embeds each of `vertices` as a corner of a face that uses it, weight 1 on it.
+pub fn embed_vertices(faces: &[[u32; 3]], vertices: &[u32]) -> Vec<crate::rig::model::Landmark> {
+    vertices
         .iter()
         .map(|&v| {
             let (face, corner) = faces

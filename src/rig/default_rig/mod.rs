@@ -9,6 +9,7 @@ mod albedo;
 mod blendshapes;
 mod canonical;
 mod eyes;
+pub mod head;
 pub mod landmarks;
 mod mesh;
 mod mouth;
