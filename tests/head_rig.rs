@@ -45,6 +45,7 @@ fn the_committed_head_rig_is_what_its_builder_makes() {
     assert_eq!(built.skin_weights, committed.skin_weights);
     assert_eq!(built.joint_regressor, committed.joint_regressor);
     assert_eq!(built.landmarks, committed.landmarks);
+    assert_eq!(built.mediapipe, committed.mediapipe);
     assert_eq!(built.drivers, committed.drivers);
     assert_eq!(
         built.albedo, committed.albedo,
@@ -364,4 +365,77 @@ fn sphere_centre(points: &[V3]) -> V3 {
         }
     }
     [0, 1, 2].map(|i| m[i][4] / m[i][i])
+}
+
+/// A point embedded on the rig's rest surface.
+fn on_surface(rig: &Rig, l: &neuralhead::rig::model::Landmark) -> V3 {
+    let face = rig.faces[l.face as usize];
+    let mut p = [0.0; 3];
+    for (&v, &b) in face.iter().zip(&l.bary) {
+        for (x, t) in p.iter_mut().zip(rig.template[v as usize]) {
+            *x += f64::from(b) * f64::from(t);
+        }
+    }
+    p
+}
+
+#[test]
+fn mediapipe_points_lie_on_the_face_where_a_non_rigid_registration_puts_them() {
+    use neuralhead::rig::default_rig::{self, head::registration, landmarks::IBUG68_VERTICES};
+    let rig = head::embedded();
+    assert_eq!(rig.mediapipe.len(), 468);
+    // The retired rig's first 468 vertices are MediaPipe's canonical points.
+    let canonical: Vec<V3> = default_rig::embedded().template[..468]
+        .iter()
+        .map(|p| p.map(f64::from))
+        .collect();
+    let ibug: Vec<V3> = rig.landmarks.iter().map(|l| on_surface(&rig, l)).collect();
+    let interocular = dist(ibug[36], ibug[45]);
+    let embedded: Vec<V3> = rig.mediapipe.iter().map(|l| on_surface(&rig, l)).collect();
+    // MediaPipe's iBUG subset lands on the head's own iBUG landmarks.
+    let controls = registration::CONTROLS;
+    let error = |points: &dyn Fn(usize) -> V3, which: &[usize]| {
+        which.iter().map(|&i| dist(points(i), ibug[i])).sum::<f64>()
+            / which.len() as f64
+            / interocular
+    };
+    let all: Vec<usize> = controls.clone().collect();
+    let at_controls = error(&|i| embedded[IBUG68_VERTICES[i] as usize], &all);
+    eprintln!(
+        "embedded iBUG subset: mean {:.2} % of the inter-ocular distance",
+        100.0 * at_controls
+    );
+    assert!(at_controls < 0.01, "{at_controls}");
+
+    // Held out: fitted without every fourth control, the warp still finds them, where a
+    // similarity alone does not.
+    let (kept, held): (Vec<usize>, Vec<usize>) = all.iter().partition(|&&i| i % 4 != 0);
+    let pairs = |which: &[usize]| -> (Vec<V3>, Vec<V3>) {
+        which
+            .iter()
+            .map(|&i| (canonical[IBUG68_VERTICES[i] as usize], ibug[i]))
+            .unzip()
+    };
+    let (from, to) = pairs(&kept);
+    let warp = registration::Warp::fit(&from, &to);
+    let rigid = registration::Warp::similarity(&from, &to);
+    let non_rigid = error(
+        &|i| warp.apply(canonical[IBUG68_VERTICES[i] as usize]),
+        &held,
+    );
+    let similarity = error(
+        &|i| rigid.apply(canonical[IBUG68_VERTICES[i] as usize]),
+        &held,
+    );
+    eprintln!(
+        "held-out controls: non-rigid {:.2} %, similarity alone {:.2} % of the inter-ocular distance",
+        100.0 * non_rigid,
+        100.0 * similarity
+    );
+    // Part of what is left is where the two annotations disagree (a brow point's place),
+    // which no warp of the geometry can remove.
+    assert!(
+        non_rigid < 0.9 * similarity && non_rigid < 0.025,
+        "{non_rigid} vs {similarity}"
+    );
 }

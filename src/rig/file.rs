@@ -128,6 +128,17 @@ pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Rig, RigFileError> {
             .map(|x| u32::try_from(x).map_err(|_| invalid(format!("negative index in {what}"))))
             .collect()
     };
+    let mediapipe = if reader.has("mediapipe_faces_idx") {
+        let (faces, _) =
+            reader.i32s("mediapipe_faces_idx", &[Some(super::model::NUM_MEDIAPIPE)])?;
+        let (bary, _) = reader.f32s(
+            "mediapipe_bary_coords",
+            &[Some(super::model::NUM_MEDIAPIPE), Some(3)],
+        )?;
+        embedded_points(to_u32(faces, "mediapipe_faces_idx")?, &bary)
+    } else {
+        Vec::new()
+    };
     let faces = to_u32(faces, "f")?;
     let uv_faces = to_u32(uv_faces, "uv_faces")?;
     let lmk_faces = to_u32(lmk_faces, "lmk_faces_idx")?;
@@ -149,14 +160,8 @@ pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Rig, RigFileError> {
             .map(|c| [c[0], c[1], c[2]])
             .collect(),
         uvs: uvs.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
-        landmarks: lmk_faces
-            .iter()
-            .zip(lmk_bary.chunks_exact(3))
-            .map(|(&face, b)| Landmark {
-                face,
-                bary: [b[0], b[1], b[2]],
-            })
-            .collect(),
+        landmarks: embedded_points(lmk_faces, &lmk_bary),
+        mediapipe,
         drivers,
         uv_mask: reader.image("uv_face_eye_mask")?,
         albedo: reader.image("albedo")?,
@@ -224,6 +229,10 @@ pub fn to_bytes_as(rig: &Rig, storage: Storage) -> Result<Vec<u8>, safetensors::
     );
     let bary: Vec<f32> = rig.landmarks.iter().flat_map(|l| l.bary).collect();
     put_f32("lmk_bary_coords", vec![rig.landmarks.len(), 3], &bary);
+    if !rig.mediapipe.is_empty() {
+        let bary: Vec<f32> = rig.mediapipe.iter().flat_map(|l| l.bary).collect();
+        put_f32("mediapipe_bary_coords", vec![rig.mediapipe.len(), 3], &bary);
+    }
     if compact {
         let halves = |values: &[f32]| -> Vec<u8> {
             let h: Vec<half::f16> = values.iter().map(|&x| half::f16::from_f32(x)).collect();
@@ -278,6 +287,13 @@ pub fn to_bytes_as(rig: &Rig, storage: Storage) -> Result<Vec<u8>, safetensors::
         vec![rig.landmarks.len()],
         rig.landmarks.iter().map(|l| l.face as i32).collect(),
     );
+    if !rig.mediapipe.is_empty() {
+        put_i32(
+            "mediapipe_faces_idx",
+            vec![rig.mediapipe.len()],
+            rig.mediapipe.iter().map(|l| l.face as i32).collect(),
+        );
+    }
     for (name, image) in [("uv_face_eye_mask", &rig.uv_mask), ("albedo", &rig.albedo)] {
         if let Some(img) = image {
             tensors.push((
@@ -377,6 +393,18 @@ fn sparse_rows(basis: &Basis) -> (Vec<i32>, Vec<i32>, Vec<f32>) {
         counts.push(count);
     }
     (counts, rows, deltas)
+}
+
+/// Points on the surface from their faces and barycentric weights.
+fn embedded_points(faces: Vec<u32>, bary: &[f32]) -> Vec<Landmark> {
+    faces
+        .into_iter()
+        .zip(bary.chunks_exact(3))
+        .map(|(face, b)| Landmark {
+            face,
+            bary: [b[0], b[1], b[2]],
+        })
+        .collect()
 }
 
 fn triples(flat: &[f32]) -> Vec<[f32; 3]> {

@@ -13,6 +13,8 @@ pub const NUM_JOINTS: usize = JOINT_NAMES.len();
 pub const NUM_POSE_FEATURES: usize = 9 * (NUM_JOINTS - 1);
 /// iBUG-68 landmarks.
 pub const NUM_LANDMARKS: usize = 68;
+/// MediaPipe's face-mesh landmarks.
+pub const NUM_MEDIAPIPE: usize = 468;
 
 /// Which family a rig belongs to; decides how identity and expression are addressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -92,6 +94,9 @@ pub struct Rig {
     /// Texture coordinates with v pointing up (OBJ convention, as FLAME's head template).
     pub uvs: Vec<[f32; 2]>,
     pub landmarks: Vec<Landmark>,
+    /// MediaPipe's 468 face-mesh landmarks on the surface, in MediaPipe's order, for the
+    /// 468-point fit; empty for rigs without them (FLAME uses its 68).
+    pub mediapipe: Vec<Landmark>,
     pub drivers: Vec<JointDriver>,
     /// Where the rendered face and eyes may take the rasterized texture (DECA's mask).
     pub uv_mask: Option<UvImage>,
@@ -228,8 +233,16 @@ impl Rig {
         check(
             self.landmarks
                 .iter()
+                .chain(&self.mediapipe)
                 .all(|l| (l.face as usize) < self.faces.len()),
             "a landmark refers to a face that does not exist".into(),
+        )?;
+        check(
+            self.mediapipe.is_empty() || self.mediapipe.len() == NUM_MEDIAPIPE,
+            format!(
+                "{} MediaPipe landmarks, expected {NUM_MEDIAPIPE} or none",
+                self.mediapipe.len()
+            ),
         )?;
         for driver in &self.drivers {
             check(

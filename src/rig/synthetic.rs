@@ -76,6 +76,7 @@ pub fn flame_sized(seed: u64, vertices: usize) -> Rig {
         faces,
         uvs: vec![[0.5, 0.5]; v],
         landmarks,
+        mediapipe: Vec::new(),
         drivers: Vec::new(),
         uv_mask: None,
         albedo: None,
@@ -164,6 +165,7 @@ pub fn lat_long_head(seed: u64, rings: usize, segments: usize) -> Rig {
         parents: vec![-1, 0, 1, 1, 1],
         skin_weights: (0..n).flat_map(|_| [1.0, 0.0, 0.0, 0.0, 0.0]).collect(),
         uv_faces: faces.clone(),
+        mediapipe: Vec::new(),
         landmarks: (0..68)
             .map(|k| Landmark {
                 face: k as u32,

@@ -125,6 +125,11 @@ pub fn build() -> Rig {
         skin_weights: mesh.skin.iter().flatten().map(|&w| w as f32).collect(),
         uv_faces: mesh.faces.clone(),
         landmarks: landmarks::embed(&mesh.faces),
+        // The first 468 vertices are MediaPipe's landmarks themselves.
+        mediapipe: landmarks::embed_vertices(
+            &mesh.faces,
+            &(0..crate::rig::model::NUM_MEDIAPIPE as u32).collect::<Vec<_>>(),
+        ),
         faces: mesh.faces,
         uvs: mesh.uvs.iter().map(|uv| uv.map(|x| x as f32)).collect(),
         drivers: vec![JointDriver {

@@ -15,6 +15,7 @@ mod eyes;
 mod jaw;
 pub mod mesh;
 mod paint;
+pub mod registration;
 mod source;
 
 use std::path::Path;
@@ -25,7 +26,8 @@ use half::f16;
 use super::landmarks;
 use super::surface::{V3, add, scale};
 use crate::rig::model::{
-    Basis, EYE_LEFT, EYE_RIGHT, JAW, JOINT_NAMES, JointDriver, NECK, NUM_JOINTS, ROOT, Rig, RigKind,
+    Basis, EYE_LEFT, EYE_RIGHT, JAW, JOINT_NAMES, JointDriver, Landmark, NECK, NUM_JOINTS,
+    NUM_MEDIAPIPE, ROOT, Rig, RigKind,
 };
 use mesh::{HeadMesh, Part};
 use source::IctModel;
@@ -180,6 +182,7 @@ pub fn build(source: &Path) -> anyhow::Result<Rig> {
         joint_regressor,
         parents: vec![-1, 0, 1, 1, 1],
         skin_weights,
+        mediapipe: embed_mediapipe(&mesh, &template, &landmark_vertices),
         landmarks: landmarks::embed_vertices(&mesh.faces, &landmark_vertices),
         faces: mesh.faces.clone(),
         uv_faces: mesh.uv_faces.clone(),
@@ -194,6 +197,30 @@ pub fn build(source: &Path) -> anyhow::Result<Rig> {
     };
     rig.validate().map_err(anyhow::Error::msg)?;
     Ok(rig)
+}
+
+/// MediaPipe's canonical face registered onto the head (`registration`), its 468 points
+/// embedded on the face's triangles.
+fn embed_mediapipe(mesh: &HeadMesh, template: &[V3], ibug_vertices: &[u32]) -> Vec<Landmark> {
+    let canonical = super::canonical::CanonicalFace::load();
+    let controls = registration::CONTROLS;
+    let from: Vec<V3> = landmarks::IBUG68_VERTICES[controls.clone()]
+        .iter()
+        .map(|&v| canonical.positions[v as usize])
+        .collect();
+    let to: Vec<V3> = ibug_vertices[controls]
+        .iter()
+        .map(|&v| template[v as usize])
+        .collect();
+    let warp = registration::Warp::fit(&from, &to);
+    let warped: Vec<V3> = canonical.positions[..NUM_MEDIAPIPE]
+        .iter()
+        .map(|&p| warp.apply(p))
+        .collect();
+    let face_triangles: Vec<usize> = (0..mesh.faces.len())
+        .filter(|&f| mesh.parts[f] == Part::Face)
+        .collect();
+    registration::project(&warped, template, &mesh.faces, &face_triangles)
 }
 
 /// The sphere fitted to one eye's sclera vertices (ICT units).
