@@ -60,6 +60,8 @@ const METRES_PER_CM: f64 = 0.01;
 /// of the root at the base of the neck; the neck's skin weight ramps between them.
 const NECK_Y: f64 = -4.0;
 const ROOT_Y: f64 = -13.0;
+/// The ICT vertices of the head and neck group (the toolkit's README).
+const HEAD_AND_NECK: std::ops::Range<usize> = 9409..11248;
 /// The lower teeth move at least this far (cm) at jawOpen = 1; they fit the hinge.
 const LOWER_TEETH_MOTION: f64 = 0.5;
 
@@ -296,11 +298,11 @@ fn regress_joints(
     let skull: Vec<usize> = (0..n)
         .filter(|&v| {
             let source = mesh.source_vertex[v] as usize;
-            (9409..11248).contains(&source) && still[source] * METRES_PER_CM < SPARSE_BELOW
+            HEAD_AND_NECK.contains(&source) && still[source] * METRES_PER_CM < SPARSE_BELOW
         })
         .collect();
     let slice_centre = |y: f64| {
-        let slice: Vec<V3> = (9409..11248)
+        let slice: Vec<V3> = HEAD_AND_NECK
             .map(|v| model.neutral[v])
             .filter(|p| (p[1] - y).abs() < 0.5)
             .collect();
