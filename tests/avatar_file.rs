@@ -79,7 +79,7 @@ fn bad_avatars_give_clear_errors() {
     let rig_bytes = neuralhead::rig::file::to_bytes(&default_rig::embedded()).unwrap();
     assert!(error_of(&rig_bytes).contains("not an avatar file"));
 
-    let good = random_avatar(RigRef::Default, 1, 16, 8);
+    let good = random_avatar(RigRef::default_rig(), 1, 16, 8);
     let mut wrong_channels = good.clone();
     wrong_channels.texture.shape = vec![16, 32, 16];
     assert!(
@@ -118,11 +118,26 @@ fn bad_avatars_give_clear_errors() {
         ))
         .contains("`decoder.net.2.bias` is missing")
     );
+
+    // A file written before the default rig had versions names the retired face mask: it
+    // loads, and the whole-head rig refuses it with a message that says what to do.
+    let unversioned = format!(r#"{{\"kind\":\"default\",\"version\":{}}}"#, default_rig::VERSION);
+    assert!(header.contains(&unversioned), "{header}");
+    let old = file::from_bytes(
+        &with_header(header.replace(&unversioned, r#"{\"kind\":\"default\"}"#)),
+        "old.safetensors",
+    )
+    .unwrap();
+    let message = file::check_rig(&old, &default_rig::embedded(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("retired face-mask") && message.contains("Invert the portrait again"), "{message}");
+    file::check_rig(&old, &default_rig::face_mask(), None).unwrap();
 }
 
 #[test]
 fn avatars_refuse_the_wrong_rig() {
-    let default_avatar = random_avatar(RigRef::Default, 1, 16, 8);
+    let default_avatar = random_avatar(RigRef::default_rig(), 1, 16, 8);
     let default = default_rig::embedded();
     file::check_rig(&default_avatar, &default, None).unwrap();
     let flame = synthetic::flame_sized(1, 64);

@@ -385,7 +385,7 @@ fn mediapipe_points_lie_on_the_face_where_a_non_rigid_registration_puts_them() {
     let rig = head::embedded();
     assert_eq!(rig.mediapipe.len(), 468);
     // The retired rig's first 468 vertices are MediaPipe's canonical points.
-    let canonical: Vec<V3> = default_rig::embedded().template[..468]
+    let canonical: Vec<V3> = default_rig::face_mask().template[..468]
         .iter()
         .map(|p| p.map(f64::from))
         .collect();

@@ -52,7 +52,7 @@ fn both_stages_lower_the_loss_and_the_avatar_renders() {
         checkpoint,
         &prepared.fit,
         &prepared.target(N),
-        RigRef::Default,
+        RigRef::default_rig(),
         settings,
     )
     .unwrap();

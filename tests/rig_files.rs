@@ -1,13 +1,14 @@
-//! The rig file format, the committed default rig, RigParams, and bad input.
+//! The rig file format, the committed face-mask rig, RigParams, and bad input (the whole-head
+//! default rig has its own tests in head_rig.rs).
 
 use neuralhead::rig::file::{self, RigFileError};
 use neuralhead::rig::params::ParamError;
 use neuralhead::rig::{Identity, RigParams, default_rig};
 
 #[test]
-fn committed_default_rig_matches_its_builder() {
+fn committed_face_mask_rig_matches_its_builder() {
     let built = default_rig::build();
-    let committed = default_rig::embedded();
+    let committed = default_rig::face_mask();
     assert_eq!(built.faces, committed.faces);
     assert_eq!(built.expression_names, committed.expression_names);
     let close = |a: &[f32], b: &[f32]| {
@@ -25,13 +26,13 @@ fn committed_default_rig_matches_its_builder() {
     assert!(close(&built.joint_regressor, &committed.joint_regressor));
     assert_eq!(
         built.albedo, committed.albedo,
-        "re-run `neuralhead build-default-rig`"
+        "re-run `neuralhead build-face-mask-rig`"
     );
 }
 
 #[test]
-fn default_rig_has_the_promised_structure() {
-    let rig = default_rig::embedded();
+fn face_mask_rig_has_the_promised_structure() {
+    let rig = default_rig::face_mask();
     for name in [
         "jawOpen",
         "mouthSmile_L",
@@ -102,7 +103,7 @@ fn default_rig_has_the_promised_structure() {
 
 #[test]
 fn round_trip_through_bytes() {
-    let rig = default_rig::embedded();
+    let rig = default_rig::face_mask();
     let bytes = file::to_bytes(&rig).unwrap();
     let back = file::from_bytes(&bytes, "memory").unwrap();
     assert_eq!(back.template, rig.template);
@@ -129,7 +130,7 @@ fn bad_rig_files_give_clear_errors() {
     .unwrap();
     assert!(error_of(&plain).contains("not a neuralhead rig"));
 
-    let rig = default_rig::embedded();
+    let rig = default_rig::face_mask();
     let good = file::to_bytes(&rig).unwrap();
     // Rewrite one header field at a time: version, a shape, a missing tensor.
     let header_len = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
@@ -163,7 +164,7 @@ fn bad_rig_files_give_clear_errors() {
 
 #[test]
 fn params_resolve_clamp_and_reject() {
-    let rig = default_rig::embedded();
+    let rig = default_rig::face_mask();
     let params = RigParams::default()
         .with_expression("eyeBlink_L", 1.7)
         .with_expression("jawOpen", 0.5);

@@ -100,7 +100,10 @@ impl ViewerApp {
     /// the one the avatar names.
     pub(super) fn rig_for(&self, avatar: &Avatar) -> anyhow::Result<(Arc<Rig>, Option<String>)> {
         match &avatar.rig {
-            RigRef::Default => Ok((default_rig::embedded(), None)),
+            RigRef::Default { version } if *version == default_rig::VERSION => {
+                Ok((default_rig::embedded(), None))
+            }
+            RigRef::Default { .. } => Err(crate::avatar::file::AvatarError::RetiredRig.into()),
             RigRef::Flame { sha256 } => {
                 let (rig, path) = self.flame_rig()?.ok_or_else(|| {
                     anyhow::anyhow!(

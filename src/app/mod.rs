@@ -109,7 +109,7 @@ pub fn startup_avatar() -> (Arc<Rig>, Avatar, AvatarSource) {
             },
         ),
         Err(e) => {
-            let avatar = painted_avatar(&rig, RigRef::Default);
+            let avatar = painted_avatar(&rig, RigRef::default_rig());
             let source = AvatarSource {
                 label: "painted test avatar (default rig)".into(),
                 notice: Some(format!(

@@ -10,7 +10,7 @@ use super::{Array, Avatar, GeneratorRef, RigRef, SourceState};
 use crate::raster::layout::PlaneLayout;
 use crate::render::decoder::{FEATURES, HIDDEN};
 use crate::render::triplane::PlaneProjection;
-use crate::rig::{Rig, RigKind};
+use crate::rig::{Rig, default_rig};
 
 pub const FORMAT: &str = "neuralhead-avatar";
 pub const VERSION: u32 = 1;
@@ -40,6 +40,15 @@ pub enum AvatarError {
         "this avatar belongs to {wanted}, but the loaded rig is {found}. Load the rig it was made with."
     )]
     WrongRig { wanted: String, found: String },
+    #[error(
+        "this avatar was made on the retired face-mask default rig (version {}); the default rig is \
+         now a whole head (version {}). Invert the portrait again (`neuralhead invert PORTRAIT --out \
+         AVATAR.safetensors`, or Avatar → Invert a portrait in the viewer), or view it on the old rig \
+         with `--rig face-mask`.",
+        default_rig::FACE_MASK_VERSION,
+        default_rig::VERSION
+    )]
+    RetiredRig,
 }
 
 pub fn load(path: &Path) -> Result<Avatar, AvatarError> {
@@ -175,17 +184,15 @@ pub fn validate(avatar: &Avatar) -> Result<(), String> {
 
 /// Checks that `rig` is the one this avatar was made with (`rig_sha256`: the rig file's).
 pub fn check_rig(avatar: &Avatar, rig: &Rig, rig_sha256: Option<&str>) -> Result<(), AvatarError> {
-    let found = match (rig.kind, rig_sha256) {
-        (RigKind::Default, _) => RigRef::Default,
-        (RigKind::Flame2020, Some(hash)) => RigRef::Flame {
-            sha256: hash.to_string(),
-        },
-        (RigKind::Flame2020, None) => RigRef::Flame {
-            sha256: "unknown".into(),
-        },
-    };
+    let found = RigRef::of(rig, rig_sha256);
     if found == avatar.rig {
         Ok(())
+    } else if avatar.rig
+        == (RigRef::Default {
+            version: default_rig::FACE_MASK_VERSION,
+        })
+    {
+        Err(AvatarError::RetiredRig)
     } else {
         Err(AvatarError::WrongRig {
             wanted: describe(&avatar.rig),
@@ -196,7 +203,7 @@ pub fn check_rig(avatar: &Avatar, rig: &Rig, rig_sha256: Option<&str>) -> Result
 
 fn describe(rig: &RigRef) -> String {
     match rig {
-        RigRef::Default => "the default rig".into(),
+        RigRef::Default { version } => format!("the default rig (version {version})"),
         RigRef::Flame { sha256 } => format!("the FLAME rig with sha256 {sha256}"),
     }
 }

@@ -13,16 +13,45 @@ pub mod random;
 use crate::raster::layout::PlaneLayout;
 use crate::render::camera::OrbitCamera;
 use crate::render::decoder::OsgDecoder;
-use crate::rig::RigParams;
+use crate::rig::{Rig, RigKind, RigParams, default_rig};
 
 /// Which rig an avatar's texture lives on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RigRef {
-    /// The embedded default rig.
-    Default,
+    /// The embedded default rig, by version (`default_rig::VERSION`); files written before
+    /// versions existed name the retired face-mask rig.
+    Default {
+        #[serde(default = "face_mask_version")]
+        version: u32,
+    },
     /// A converted FLAME file, identified by the sha256 of its bytes.
     Flame { sha256: String },
+}
+
+fn face_mask_version() -> u32 {
+    default_rig::FACE_MASK_VERSION
+}
+
+impl RigRef {
+    /// The current default rig.
+    pub fn default_rig() -> Self {
+        Self::Default {
+            version: default_rig::VERSION,
+        }
+    }
+
+    /// What an avatar made on `rig` names (`flame_sha256`: the FLAME file's hash, if known).
+    pub fn of(rig: &Rig, flame_sha256: Option<&str>) -> Self {
+        match rig.kind {
+            RigKind::Default => Self::Default {
+                version: default_rig::version_of(rig),
+            },
+            RigKind::Flame2020 => Self::Flame {
+                sha256: flame_sha256.unwrap_or("unknown").to_string(),
+            },
+        }
+    }
 }
 
 /// A generator checkpoint that holds the mouth, blending and SR networks — referenced,

@@ -62,12 +62,11 @@ pub fn bake(
     psi: f64,
 ) -> anyhow::Result<Avatar> {
     let identity = checkpoint.identity(seed, psi, &gpu.burn)?;
-    let rig_ref = match rig.kind {
-        RigKind::Default => RigRef::Default,
-        RigKind::Flame2020 => RigRef::Flame {
-            sha256: super::neural::file_sha256(Path::new(rig_path))?,
-        },
+    let flame_hash = match rig.kind {
+        RigKind::Default => None,
+        RigKind::Flame2020 => Some(super::neural::file_sha256(Path::new(rig_path))?),
     };
+    let rig_ref = RigRef::of(rig, flame_hash.as_deref());
     generator_avatar(
         checkpoint,
         identity,

@@ -62,10 +62,10 @@ pub enum Command {
         #[arg(long, default_value = crate::rig::default_rig::head::ASSET_PATH)]
         out: std::path::PathBuf,
     },
-    /// Re-author the embedded default rig from assets/canonical_face.json.
+    /// Re-author the retired face-mask rig from assets/canonical_face.json.
     #[command(hide = true)]
-    BuildDefaultRig {
-        #[arg(long, default_value = crate::rig::default_rig::ASSET_PATH)]
+    BuildFaceMaskRig {
+        #[arg(long, default_value = crate::rig::default_rig::FACE_MASK_ASSET_PATH)]
         out: std::path::PathBuf,
     },
 }
@@ -105,7 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::BuildDefaultRig { out } => {
+        Command::BuildFaceMaskRig { out } => {
             let rig = crate::rig::default_rig::build();
             crate::rig::file::save(&rig, &out)?;
             println!(

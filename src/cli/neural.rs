@@ -21,12 +21,11 @@ const RANDOM_PLANES: usize = 64;
 /// `default` (the embedded default avatar), `random` (a seeded test avatar), `painted` (the
 /// rig's colours as a visual-hull volume) or an avatar file, checked against the rig.
 pub fn load_avatar(name: &str, rig: &Rig, rig_path: &str) -> anyhow::Result<Avatar> {
-    let rig_ref = match rig.kind {
-        RigKind::Default => RigRef::Default,
-        RigKind::Flame2020 => RigRef::Flame {
-            sha256: file_sha256(Path::new(rig_path))?,
-        },
+    let flame_hash = match rig.kind {
+        RigKind::Default => None,
+        RigKind::Flame2020 => Some(file_sha256(Path::new(rig_path))?),
     };
+    let rig_ref = RigRef::of(rig, flame_hash.as_deref());
     match name {
         "random" => return Ok(random_avatar(rig_ref, 0, RANDOM_TEXTURE, RANDOM_PLANES)),
         "painted" => return Ok(painted_avatar(rig, rig_ref)),
@@ -38,11 +37,7 @@ pub fn load_avatar(name: &str, rig: &Rig, rig_path: &str) -> anyhow::Result<Avat
         _ => {}
     }
     let avatar = file::load(Path::new(name))?;
-    let hash = match &rig_ref {
-        RigRef::Flame { sha256 } => Some(sha256.as_str()),
-        RigRef::Default => None,
-    };
-    file::check_rig(&avatar, rig, hash)?;
+    file::check_rig(&avatar, rig, flame_hash.as_deref())?;
     Ok(avatar)
 }
 

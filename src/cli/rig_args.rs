@@ -10,11 +10,13 @@ use crate::rig::{Rig, RigParams, default_rig, file, synthetic};
 
 /// Random contents with FLAME 2020's sizes: for benchmarks without the licensed model.
 pub const SYNTHETIC_FLAME: &str = "synthetic-flame";
+/// The retired face-mask default rig, kept for comparison and for avatars made on it.
+pub const FACE_MASK: &str = "face-mask";
 
 #[derive(Args, Debug, Clone)]
 pub struct RigArgs {
-    /// `default` (the embedded rig), `head` (the whole-head rig from the ICT Face Model, which
-    /// becomes the default), a rig file made by tools/convert_flame.py, or
+    /// `default` (the embedded whole-head rig from the ICT Face Model; `head` names it too),
+    /// `face-mask` (the retired face-mask rig), a rig file made by tools/convert_flame.py, or
     /// `synthetic-flame` (FLAME's sizes, random contents; for timing only).
     #[arg(long, default_value = "default")]
     pub rig: String,
@@ -76,11 +78,11 @@ impl RigArgs {
     }
 }
 
-/// `default` or a path to a rig file.
+/// `default`, `head`, `face-mask`, `synthetic-flame` or a path to a rig file.
 pub fn load_rig(name: &str) -> anyhow::Result<Arc<Rig>> {
     match name {
-        "default" => return Ok(default_rig::embedded()),
-        "head" => return Ok(default_rig::head::embedded()),
+        "default" | "head" => return Ok(default_rig::embedded()),
+        FACE_MASK => return Ok(default_rig::face_mask()),
         SYNTHETIC_FLAME => {
             return Ok(Arc::new(synthetic::flame_sized(
                 0,

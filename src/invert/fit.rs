@@ -40,7 +40,7 @@ pub struct Fit {
 #[derive(Debug, thiserror::Error)]
 pub enum FitError {
     #[error(
-        "landmark fitting needs the default rig's 468 MediaPipe vertices or a FLAME rig's landmark embedding (this rig is {0:?})"
+        "landmark fitting needs a rig with MediaPipe's 468 points or FLAME's 68 embedded on it (this rig is {0:?})"
     )]
     UnsupportedRig(RigKind),
     #[error("{0}")]
@@ -48,14 +48,13 @@ pub enum FitError {
 }
 
 /// Fits `rig` to `landmarks`, MediaPipe's 468 points in normalised crop coordinates
-/// (0…1, y down). FLAME rigs are fitted through their landmark embedding (`fit_flame.rs`).
+/// (0…1, y down). Rigs with an identity basis (the whole-head default rig, FLAME) are fitted
+/// through their landmark embedding (`fit_embedded.rs`); the face-mask rig here.
 pub fn fit(rig: &Rig, landmarks: &[[f64; 2]]) -> Result<Fit, FitError> {
     match rig.kind {
-        RigKind::Flame2020 => return super::fit_flame::fit(rig, landmarks),
-        RigKind::Default if rig.template.len() < landmarks.len() => {
-            return Err(FitError::UnsupportedRig(rig.kind));
-        }
-        RigKind::Default => {}
+        _ if rig.shape_basis.count > 0 => return super::fit_embedded::fit(rig, landmarks),
+        RigKind::Default if rig.mediapipe.len() == landmarks.len() => {}
+        kind => return Err(FitError::UnsupportedRig(kind)),
     }
     let mut problem = Problem {
         rig,
@@ -226,7 +225,7 @@ mod tests {
     /// Landmarks made by the rig itself from a known camera and expression are fitted back.
     #[test]
     fn recovers_a_synthetic_pose_and_expression() {
-        let rig = crate::rig::default_rig::embedded();
+        let rig = crate::rig::default_rig::face_mask();
         let names = rig.expression_names.clone();
         let truth: Vec<f64> = {
             let mut x = vec![0.15, -0.1, 0.05, 1.1, -0.03, 0.02];

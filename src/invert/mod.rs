@@ -4,7 +4,7 @@
 pub mod align;
 pub mod face;
 pub mod fit;
-pub mod fit_flame;
+pub mod fit_embedded;
 pub mod frozen_rays;
 pub mod identity;
 pub mod least_squares;

@@ -172,6 +172,8 @@ pub struct Optimiser {
     head_adam: ModuleOptimizer,
     settings: OptimiseSettings,
     fit: Fit,
+    /// The rig the avatar is made on, as its file will name it.
+    rig: RigRef,
     step: usize,
     /// The training view's RGB from the last step, `[3, N, N]` in −1…1.
     last_render: Vec<f32>,
@@ -192,7 +194,7 @@ impl Optimiser {
             settings.resolution
         );
         let device = gpu.burn.clone().autodiff();
-        let mut start = painted_avatar(rig, RigRef::Default);
+        let mut start = painted_avatar(rig, RigRef::of(rig, None));
         sharpen_surface(&mut start, SURFACE_SHARPENING);
         start.static_planes = uniform_static_planes(&start.static_planes, settings.static_size);
         let scene = Scene::new(gpu, rig, fit, target, &start, &settings, &device)?;
@@ -233,6 +235,7 @@ impl Optimiser {
             head_adam: AdamConfig::new().init(),
             settings,
             fit: fit.clone(),
+            rig: RigRef::of(rig, None),
             step: 0,
             last_render: Vec::new(),
         })
@@ -330,7 +333,7 @@ impl Optimiser {
         let layout = self.scene.rasterizer.layout.clone();
         Ok(Avatar {
             name: name.to_string(),
-            rig: RigRef::Default,
+            rig: self.rig.clone(),
             source: SourceState {
                 params: self.fit.params.clone(),
                 camera: self.fit.camera,

@@ -5,6 +5,7 @@ pub mod attributes;
 pub mod default_rig;
 pub mod file;
 pub mod jacobian;
+pub mod landmark_rig;
 pub mod model;
 pub mod params;
 pub mod rotation;

@@ -26,7 +26,7 @@ use super::model::{
 };
 
 /// Where the committed rig lives, relative to the crate root.
-pub const ASSET_PATH: &str = "assets/default_rig.safetensors";
+pub const FACE_MASK_ASSET_PATH: &str = "assets/default_rig.safetensors";
 /// How far `jawOpen` = 1 turns the jaw (radians about +x, which opens it).
 pub const JAW_OPEN_ANGLE: f32 = 0.3;
 /// Joint locations (metres): the root and neck low behind the face, the jaw hinge behind
@@ -38,8 +38,28 @@ const JAW_AT: V3 = [0.0, -0.004, -0.02];
 /// so the joints follow an identity offset field.
 const FRAME_VERTICES: [usize; 5] = [10, 152, 234, 454, 4];
 
-/// The committed default rig.
+/// Versions of the default rig that avatar files name: the face mask (retired, still loadable
+/// as `--rig face-mask`) and the whole head.
+pub const FACE_MASK_VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+
+/// The default rig: the whole head.
 pub fn embedded() -> Arc<Rig> {
+    head::embedded()
+}
+
+/// Which default rig `rig` is: only the whole head has an identity basis (the face mask's
+/// identity is an offset field).
+pub fn version_of(rig: &Rig) -> u32 {
+    if rig.shape_basis.count > 0 {
+        VERSION
+    } else {
+        FACE_MASK_VERSION
+    }
+}
+
+/// The retired face-mask rig, committed as `FACE_MASK_ASSET_PATH`.
+pub fn face_mask() -> Arc<Rig> {
     static RIG: std::sync::OnceLock<Arc<Rig>> = std::sync::OnceLock::new();
     RIG.get_or_init(|| {
         let bytes = include_bytes!(concat!(
@@ -47,7 +67,8 @@ pub fn embedded() -> Arc<Rig> {
             "/assets/default_rig.safetensors"
         ));
         Arc::new(
-            super::file::from_bytes(bytes, ASSET_PATH).expect("the committed default rig is valid"),
+            super::file::from_bytes(bytes, FACE_MASK_ASSET_PATH)
+                .expect("the committed face-mask rig is valid"),
         )
     })
     .clone()
