@@ -121,7 +121,10 @@ fn bad_avatars_give_clear_errors() {
 
     // A file written before the default rig had versions names the retired face mask: it
     // loads, and the whole-head rig refuses it with a message that says what to do.
-    let unversioned = format!(r#"{{\"kind\":\"default\",\"version\":{}}}"#, default_rig::VERSION);
+    let unversioned = format!(
+        r#"{{\"kind\":\"default\",\"version\":{}}}"#,
+        default_rig::VERSION
+    );
     assert!(header.contains(&unversioned), "{header}");
     let old = file::from_bytes(
         &with_header(header.replace(&unversioned, r#"{\"kind\":\"default\"}"#)),
@@ -131,7 +134,10 @@ fn bad_avatars_give_clear_errors() {
     let message = file::check_rig(&old, &default_rig::embedded(), None)
         .unwrap_err()
         .to_string();
-    assert!(message.contains("retired face-mask") && message.contains("Invert the portrait again"), "{message}");
+    assert!(
+        message.contains("retired face-mask") && message.contains("Invert the portrait again"),
+        "{message}"
+    );
     file::check_rig(&old, &default_rig::face_mask(), None).unwrap();
 }
 

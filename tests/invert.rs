@@ -21,13 +21,15 @@ use neuralhead::render::camera::OrbitCamera;
 use neuralhead::render::rays::CameraLabel;
 use neuralhead::render::triplane::PlaneProjection;
 use neuralhead::render::volume::{Randomness, RenderSettings, render_reference};
-use neuralhead::rig::skin_cpu::skin;
+use neuralhead::rig::skin_cpu::{points_on, skin};
 use neuralhead::rig::{Rig, default_rig};
 
 /// The quality the issue asks of the default avatar.
 const MIN_PSNR: f64 = 25.0;
 const MAX_LANDMARK_ERROR: f64 = 0.03;
 const MIN_SIDE_OPACITY: f64 = 0.95;
+/// How well the opacity must match the skinned mesh's outline from the side (issue 18).
+const MIN_SILHOUETTE_IOU: f64 = 0.9;
 const N: usize = 128;
 
 fn rig() -> Arc<Rig> {
@@ -305,8 +307,11 @@ fn the_default_avatar_holds_up_at_twenty_degrees_of_yaw() {
             rgb.iter().chain(&opacity).all(|v| v.is_finite()),
             "NaN at {degrees}°"
         );
-        // The face region: the hull of the rig's 468 landmark vertices seen from this camera.
-        let mask = face_mask(&project(&camera, &vertices[..468]), N);
+        // The face region: the hull of the rig's 468 MediaPipe points seen from this camera.
+        let mask = face_mask(
+            &project(&camera, &points_on(&rig, &rig.mediapipe, &vertices)),
+            N,
+        );
         let over = |mask: &[f32]| -> Vec<f64> {
             opacity
                 .iter()
@@ -328,6 +333,79 @@ fn the_default_avatar_holds_up_at_twenty_degrees_of_yaw() {
         assert!(mean > MIN_SIDE_OPACITY, "opacity {mean} at {degrees}°");
         assert_eq!(holes, 0, "holes at {degrees}°");
     }
+}
+
+/// A whole head from every side: from yaw −90° to 90° the render's opacity covers the skinned
+/// mesh's silhouette and little else — no hole, no second face beside it.
+#[test]
+fn the_default_avatar_is_a_whole_head_from_every_side() {
+    let avatar = default::embedded().unwrap();
+    let rig = rig();
+    let ious = whole_head_ious(&rig, &avatar);
+    for (degrees, iou) in &ious {
+        eprintln!("yaw {degrees:+}°: opacity vs silhouette IoU {iou:.3}");
+    }
+    for (degrees, iou) in ious {
+        assert!(iou >= MIN_SILHOUETTE_IOU, "IoU {iou:.3} at yaw {degrees}°");
+    }
+}
+
+/// (yaw in degrees, IoU of opacity > 0.5 with the skinned mesh's silhouette) at the avatar's
+/// own expression, for yaws across the front half.
+fn whole_head_ious(rig: &Arc<Rig>, avatar: &neuralhead::avatar::Avatar) -> Vec<(f64, f64)> {
+    let gpu = common::gpu();
+    let mut pipeline = FramePipeline::new(gpu, rig.clone(), avatar, RASTER_RESOLUTION).unwrap();
+    let (resolved, _) = avatar.source.params.resolve(rig).unwrap();
+    let vertices = skin(rig, &resolved).vertices;
+    let options = FrameOptions {
+        resolution: N,
+        ..Default::default()
+    };
+    [-90.0f64, -45.0, 0.0, 45.0, 90.0]
+        .into_iter()
+        .map(|degrees| {
+            let camera = OrbitCamera {
+                yaw: degrees.to_radians(),
+                ..avatar.source.camera
+            };
+            let frame = pipeline
+                .render(&avatar.source.params, &camera, &options)
+                .unwrap();
+            let shown: Vec<bool> = frame.opacity.iter().map(|&o| o > 0.5).collect();
+            let mesh = silhouette(&project(&camera, &vertices), &rig.faces, N);
+            let both = shown.iter().zip(&mesh).filter(|(a, b)| **a && **b).count();
+            let either = shown.iter().zip(&mesh).filter(|(a, b)| **a || **b).count();
+            (degrees, both as f64 / either.max(1) as f64)
+        })
+        .collect()
+}
+
+/// The pixels (`n × n`, row-major) whose centre some triangle of the projected mesh covers.
+fn silhouette(projected: &[[f64; 2]], faces: &[[u32; 3]], n: usize) -> Vec<bool> {
+    let mut covered = vec![false; n * n];
+    let pixel = |p: [f64; 2]| [p[0] * n as f64, p[1] * n as f64];
+    for face in faces {
+        let [a, b, c] = face.map(|v| pixel(projected[v as usize]));
+        let edge = |p: [f64; 2], q: [f64; 2], x: f64, y: f64| {
+            (q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0])
+        };
+        let area = edge(a, b, c[0], c[1]);
+        if area == 0.0 {
+            continue;
+        }
+        let lo = |i: usize| a[i].min(b[i]).min(c[i]).floor().max(0.0) as usize;
+        let hi = |i: usize| (a[i].max(b[i]).max(c[i]).ceil().max(0.0) as usize).min(n);
+        for y in lo(1)..hi(1) {
+            for x in lo(0)..hi(0) {
+                let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+                let inside = [edge(a, b, px, py), edge(b, c, px, py), edge(c, a, px, py)]
+                    .iter()
+                    .all(|e| e * area >= 0.0);
+                covered[y * n + x] |= inside;
+            }
+        }
+    }
+    covered
 }
 
 #[test]

@@ -112,7 +112,11 @@ fn check(rig: Arc<Rig>, rng: &mut StdRng, frames: usize) {
 
 #[test]
 fn gpu_matches_cpu_on_the_default_rig() {
-    check(default_rig::face_mask(), &mut common::rng("face-mask rig"), 3);
+    check(
+        default_rig::face_mask(),
+        &mut common::rng("face-mask rig"),
+        3,
+    );
 }
 
 #[test]

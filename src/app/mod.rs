@@ -11,6 +11,7 @@ mod record_panel;
 mod refine_engine;
 mod refine_panel;
 mod settings;
+mod sharpen;
 mod viewer;
 mod worker;
 

@@ -8,11 +8,13 @@ use super::settings::ViewChoice;
 use super::viewer::{AvatarSource, ViewerApp};
 use crate::avatar::file;
 use crate::render::camera::OrbitCamera;
-use crate::rig::RigParams;
 use crate::rig::params::{EYE_LIMIT, JAW_LIMIT, NECK_LIMIT, expression_range};
+use crate::rig::{RigParams, expression_groups};
 
 /// FLAME expression components shown before the fold.
 const FIRST_COMPONENTS: usize = 10;
+/// Expression groups with at most this many sliders start open.
+const OPEN_GROUP_SIZE: usize = 6;
 /// Neural resolutions offered (N).
 const RESOLUTIONS: [usize; 5] = [32, 64, 128, 256, 512];
 /// Sample multipliers offered, as EG3D's viewer.
@@ -105,26 +107,46 @@ impl ViewerApp {
         egui::CollapsingHeader::new("Expression")
             .default_open(true)
             .show(ui, |ui| {
-                let (low, high) = expression_range(self.rig.kind);
                 let names = self.rig.expression_names.clone();
-                let shown = match self.rig.kind {
-                    crate::rig::RigKind::Default => names.len(),
-                    crate::rig::RigKind::Flame2020 => FIRST_COMPONENTS.min(names.len()),
-                };
-                for name in &names[..shown] {
-                    self.expression_slider(ui, name, low, high);
-                }
-                if shown < names.len() {
-                    ui.collapsing(format!("components {}…{}", shown, names.len() - 1), |ui| {
-                        for name in &names[shown..] {
-                            self.expression_slider(ui, name, low, high);
-                        }
-                    });
+                match self.rig.kind {
+                    crate::rig::RigKind::Default => self.grouped_sliders(ui, &names),
+                    crate::rig::RigKind::Flame2020 => self.component_sliders(ui, &names),
                 }
                 if ui.button("Reset expression").clicked() {
                     self.params.expression.clear();
                 }
             });
+    }
+
+    /// Named expressions by the part of the face they move.
+    fn grouped_sliders(&mut self, ui: &mut egui::Ui, names: &[String]) {
+        let (low, high) = expression_range(self.rig.kind);
+        for (label, members) in expression_groups::grouped(names) {
+            // Short groups open; the long ones (eyes, mouth) a click away.
+            egui::CollapsingHeader::new(label)
+                .default_open(members.len() <= OPEN_GROUP_SIZE)
+                .show(ui, |ui| {
+                    for name in members {
+                        self.expression_slider(ui, name, low, high);
+                    }
+                });
+        }
+    }
+
+    /// FLAME's PCA components: the first few, the rest folded.
+    fn component_sliders(&mut self, ui: &mut egui::Ui, names: &[String]) {
+        let (low, high) = expression_range(self.rig.kind);
+        let shown = FIRST_COMPONENTS.min(names.len());
+        for name in &names[..shown] {
+            self.expression_slider(ui, name, low, high);
+        }
+        if shown < names.len() {
+            ui.collapsing(format!("components {}…{}", shown, names.len() - 1), |ui| {
+                for name in &names[shown..] {
+                    self.expression_slider(ui, name, low, high);
+                }
+            });
+        }
     }
 
     fn expression_slider(&mut self, ui: &mut egui::Ui, name: &str, low: f32, high: f32) {
@@ -324,6 +346,11 @@ impl ViewerApp {
                     &mut s.preview_while_dragging,
                     "quick preview while dragging (N/2, fewer samples)",
                 );
+                ui.checkbox(&mut s.sharpen_when_resting, "sharper when resting (2N, 4N…)")
+                    .on_hover_text(
+                        "once the hand rests, the frame is rendered again at twice the rays, \
+                         as far as this adapter manages within a few seconds",
+                    );
                 ui.checkbox(&mut s.mesh_overlay, "mesh overlay")
                     .on_hover_text("the skinned rig's edges drawn over the neural frame");
                 let slow = if self.adapter_is_cpu {

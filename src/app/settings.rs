@@ -27,6 +27,8 @@ pub struct Settings {
     pub channels: [usize; 3],
     /// While the hand moves: a quicker frame at half the resolution and samples.
     pub preview_while_dragging: bool,
+    /// When the hand rests: the full frame again at 2N, 4N… while the adapter keeps up.
+    pub sharpen_when_resting: bool,
     /// Draw the skinned rig's edges over the neural frame.
     pub mesh_overlay: bool,
     pub camera: OrbitCamera,
@@ -167,6 +169,7 @@ impl Default for Settings {
             view: ViewChoice::Rgb,
             channels: [3, 4, 5],
             preview_while_dragging: true,
+            sharpen_when_resting: true,
             mesh_overlay: false,
             camera: OrbitCamera::default(),
             presets: BTreeMap::new(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::settings::{Settings, ViewChoice};
+use super::sharpen;
 use super::worker::{Rendered, Request, StageTimes, View, Worker};
 use crate::avatar::Avatar;
 use crate::avatar::pipeline::FrameOptions;
@@ -152,10 +153,9 @@ impl ViewerApp {
 
     /// Whether the shown frame is a full one (not a preview) of the current state.
     pub fn is_settled(&self) -> bool {
-        self.shown.as_ref().is_some_and(|shown| {
-            let wanted = self.wanted(false);
-            !shown.preview && shown.same_frame(&wanted)
-        })
+        self.shown
+            .as_ref()
+            .is_some_and(|shown| sharpen::covers(shown, &self.wanted(false)))
     }
 
     /// The message shown at the top of the panel (errors and confirmations).
@@ -256,18 +256,36 @@ impl ViewerApp {
             self.last_change = Instant::now();
         }
         let rested = !moving && self.last_change.elapsed() >= REST;
-        let request = if rested { full } else { quick };
+        let request = match rested {
+            true => self.sharper(&full).unwrap_or(full),
+            false => quick,
+        };
         let settings_changed = self
             .sent
             .as_ref()
             .is_none_or(|s| s.options != request.options || s.preview != request.preview);
-        if state_changed || settings_changed {
+        // At rest, a sharper frame of this state already asked for stands.
+        let sharper_sent = rested
+            && self
+                .sent
+                .as_ref()
+                .is_some_and(|s| sharpen::covers(s, &request));
+        if state_changed || (settings_changed && !sharper_sent) {
             self.worker.request(request.clone());
             self.sent = Some(request);
         }
         if !rested {
             ctx.request_repaint_after(REST);
         }
+    }
+
+    /// The shown frame at twice the rays, when the hand rests and the adapter is fast enough.
+    fn sharper(&self, full: &Request) -> Option<Request> {
+        let shown = self.shown.as_ref()?;
+        self.settings
+            .sharpen_when_resting
+            .then(|| sharpen::next(shown, self.times.total, full))
+            .flatten()
     }
 
     fn receive(&mut self, ctx: &egui::Context) {

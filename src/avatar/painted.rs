@@ -13,9 +13,13 @@ use crate::rig::Rig;
 const SURFACE: f32 = 4.0;
 /// Keeps the hidden layer in softplus's linear range.
 const OFFSET: f32 = 10.0;
-/// σ = DENSITY_GAIN · (mean surface feature − DENSITY_THRESHOLD).
-const DENSITY_GAIN: f32 = 10.0;
-const DENSITY_THRESHOLD: f32 = 2.0;
+/// σ = DENSITY_GAIN · (mean surface feature − DENSITY_THRESHOLD). Channel 0 is +4 where a
+/// plane's views saw the surface and −4 elsewhere, but the side slot sums the left and right
+/// views (+8 where both saw it): the mean of the three planes is at least 4 inside the hull
+/// and at most 8/3 outside it (two planes covered, one of them the side's 8). The threshold
+/// sits between, or a ghost of the head's front or sides appears wherever two planes agree.
+const DENSITY_GAIN: f32 = 30.0;
+const DENSITY_THRESHOLD: f32 = 10.0 / 3.0;
 const PLANE_SIZE: usize = 64;
 
 fn logit(x: f32) -> f32 {

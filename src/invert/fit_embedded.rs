@@ -34,8 +34,8 @@ const JAW_RANGE: f64 = 0.5;
 const CONTOUR_WEIGHT: f64 = 0.5;
 /// MediaPipe's face oval (its `FACEMESH_FACE_OVAL` ring), the 468-point fit's contour.
 const FACE_OVAL: [usize; 36] = [
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+    148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
 ];
 
 /// How one family of rigs is fitted.
@@ -257,13 +257,7 @@ impl LeastSquares for EmbeddedProblem {
                     jp.map(|row| w * (row[0] * dp[0] + row[1] * dp[1] + row[2] * dp[2]))
                 })
                 .collect();
-            column.extend((start..x.len()).map(|p| {
-                if p == unknown {
-                    self.prior(p)
-                } else {
-                    0.0
-                }
-            }));
+            column.extend((start..x.len()).map(|p| if p == unknown { self.prior(p) } else { 0.0 }));
             columns.push(column);
         }
         Ok(columns)
@@ -354,8 +348,16 @@ mod tests {
         eprintln!("{:?} error {}", found.camera, found.error);
         assert!(found.error < 2e-3, "error {}", found.error);
         assert!((found.camera.yaw - 0.2).abs() < 0.02, "{:?}", found.camera);
-        assert!((found.camera.pitch + 0.1).abs() < 0.02, "{:?}", found.camera);
-        assert!((found.params.jaw[0] - 0.2).abs() < 0.05, "jaw {:?}", found.params.jaw);
+        assert!(
+            (found.camera.pitch + 0.1).abs() < 0.02,
+            "{:?}",
+            found.camera
+        );
+        assert!(
+            (found.params.jaw[0] - 0.2).abs() < 0.05,
+            "jaw {:?}",
+            found.params.jaw
+        );
     }
 
     /// The whole-head default rig through its 468 embedded points: a turned, smiling,
@@ -387,7 +389,11 @@ mod tests {
         );
         assert!(found.error < 2e-3, "error {}", found.error);
         assert!((found.camera.yaw - 0.25).abs() < 0.02, "{:?}", found.camera);
-        assert!((found.camera.pitch + 0.1).abs() < 0.02, "{:?}", found.camera);
+        assert!(
+            (found.camera.pitch + 0.1).abs() < 0.02,
+            "{:?}",
+            found.camera
+        );
         for (name, w) in expression {
             let got = found.params.expression.get(name).copied().unwrap_or(0.0);
             assert!((got - w).abs() < 0.1, "{name}: {got}, truth {w}");

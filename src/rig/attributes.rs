@@ -58,7 +58,11 @@ mod tests {
         let a = flame_attribute(&rig, &resolved, [0.0, 0.2, 0.0]);
         assert!(a[..EXPRESSION_DIMS].iter().all(|&x| x == 0.0));
         assert_eq!(a[EXPRESSION_DIMS + 1], 0.2);
-        let jaw_open = rig.drivers.iter().find(|d| d.expression == "jawOpen").unwrap();
+        let jaw_open = rig
+            .drivers
+            .iter()
+            .find(|d| d.expression == "jawOpen")
+            .unwrap();
         assert!((a[EXPRESSION_DIMS + 3] - jaw_open.axis_angle[0]).abs() < 1e-6);
         assert!(
             flame_counterpart("mouthSmile_L").is_none() && flame_counterpart("jawOpen").is_some()

@@ -28,12 +28,17 @@ pub fn landmark_rig(rig: &Rig, points: &[Landmark]) -> Rig {
     let old: Vec<usize> = kept.keys().map(|&v| v as usize).collect();
     let proxies = old.len();
     let joints = rig.num_joints();
-    let regressor_row = |j: usize| &rig.joint_regressor[j * rig.num_vertices()..][..rig.num_vertices()];
+    let regressor_row =
+        |j: usize| &rig.joint_regressor[j * rig.num_vertices()..][..rig.num_vertices()];
 
     let mut template: Vec<[f32; 3]> = old.iter().map(|&v| rig.template[v]).collect();
     template.extend((0..joints).map(|j| {
         let mut joint = [0.0f64; 3];
-        for (v, &w) in regressor_row(j).iter().enumerate().filter(|(_, w)| **w != 0.0) {
+        for (v, &w) in regressor_row(j)
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| **w != 0.0)
+        {
             for a in 0..3 {
                 joint[a] += f64::from(w) * f64::from(rig.template[v][a]);
             }
@@ -47,7 +52,11 @@ pub fn landmark_rig(rig: &Rig, points: &[Landmark]) -> Rig {
     }
     let mut skin_weights: Vec<f32> = old
         .iter()
-        .flat_map(|&v| rig.skin_weights[v * joints..(v + 1) * joints].iter().copied())
+        .flat_map(|&v| {
+            rig.skin_weights[v * joints..(v + 1) * joints]
+                .iter()
+                .copied()
+        })
         .collect();
     // The proxies are never skinned into a landmark; any valid weights do.
     for j in 0..joints {

@@ -3,6 +3,7 @@
 
 pub mod attributes;
 pub mod default_rig;
+pub mod expression_groups;
 pub mod file;
 pub mod jacobian;
 pub mod landmark_rig;

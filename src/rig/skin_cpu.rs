@@ -1,7 +1,7 @@
 //! The plain reference: FLAME's linear blend skinning in f64, step by step as `lbs.py`.
 //! The WGSL kernel is tested against it; landmark fitting builds on its pieces.
 
-use super::model::{Basis, NUM_JOINTS, Rig};
+use super::model::{Basis, Landmark, NUM_JOINTS, Rig};
 use super::params::Resolved;
 use super::rotation::{Affine, IDENTITY, Mat3, affine, apply3, compose, rodrigues, transform};
 
@@ -138,11 +138,16 @@ pub fn skin(rig: &Rig, p: &Resolved) -> Skinned {
 
 /// The 68 landmarks as barycentric combinations of skinned vertices.
 pub fn landmarks_of(rig: &Rig, vertices: &[[f64; 3]]) -> Vec<[f64; 3]> {
-    rig.landmark_vertices()
+    points_on(rig, &rig.landmarks, vertices)
+}
+
+/// Points embedded on `rig`'s faces (its landmarks, its MediaPipe points) on skinned vertices.
+pub fn points_on(rig: &Rig, points: &[Landmark], vertices: &[[f64; 3]]) -> Vec<[f64; 3]> {
+    points
         .iter()
-        .map(|(ids, bary)| {
+        .map(|l| {
             let mut p = [0.0; 3];
-            for (&i, &b) in ids.iter().zip(bary) {
+            for (&i, &b) in rig.faces[l.face as usize].iter().zip(&l.bary) {
                 for a in 0..3 {
                     p[a] += f64::from(b) * vertices[i as usize][a];
                 }
