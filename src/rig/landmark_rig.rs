@@ -39,8 +39,8 @@ pub fn landmark_rig(rig: &Rig, points: &[Landmark]) -> Rig {
             .enumerate()
             .filter(|(_, w)| **w != 0.0)
         {
-            for a in 0..3 {
-                joint[a] += f64::from(w) * f64::from(rig.template[v][a]);
+            for (out, &x) in joint.iter_mut().zip(&rig.template[v]) {
+                *out += f64::from(w) * f64::from(x);
             }
         }
         joint.map(|x| x as f32)
