@@ -19,9 +19,9 @@ pub struct BenchArgs {
     /// Frames timed per path for skinning (after warm-up); the raster step uses a tenth.
     #[arg(long, default_value_t = 50)]
     pub frames: usize,
-    /// Rigs to time skinning on: `default`, `head` (the whole-head rig), `synthetic-flame`
+    /// Rigs to time skinning on: `default` (the whole head), `face-mask`, `synthetic-flame`
     /// (FLAME 2020's sizes, random contents) and/or rig files such as your converted FLAME.
-    #[arg(long = "rig", default_values_t = vec!["default".to_string(), "head".to_string(), super::rig_args::SYNTHETIC_FLAME.to_string()])]
+    #[arg(long = "rig", default_values_t = vec!["default".to_string(), super::rig_args::FACE_MASK.to_string(), super::rig_args::SYNTHETIC_FLAME.to_string()])]
     pub rigs: Vec<String>,
     /// Raster resolution for the raster step.
     #[arg(long, default_value_t = 256)]

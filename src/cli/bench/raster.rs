@@ -26,8 +26,8 @@ pub fn run(gpu: &Gpu, resolution: usize, frames: usize) -> anyhow::Result<()> {
     );
     let flame_like = synthetic::lat_long_head(0, 70, 72);
     for (name, rig) in [
-        ("default rig", default_rig::embedded().as_ref().clone()),
-        ("head rig", default_rig::head::embedded().as_ref().clone()),
+        ("whole head", default_rig::embedded().as_ref().clone()),
+        ("face-mask rig", default_rig::face_mask().as_ref().clone()),
         ("FLAME-sized head", flame_like),
     ] {
         let gpu_ms = time_gpu(gpu, &rig, resolution, frames);
