@@ -23,6 +23,12 @@ pub struct BenchArgs {
     /// (FLAME 2020's sizes, random contents) and/or rig files such as your converted FLAME.
     #[arg(long = "rig", default_values_t = vec!["default".to_string(), super::rig_args::FACE_MASK.to_string(), super::rig_args::SYNTHETIC_FLAME.to_string()])]
     pub rigs: Vec<String>,
+    /// The avatar the render and viewer steps draw: `default`, `painted`, `random` or a file.
+    #[arg(long, default_value = "default")]
+    pub avatar: String,
+    /// The rig that avatar lives on (`default`, `face-mask` or a rig file).
+    #[arg(long, default_value = "default")]
+    pub avatar_rig: String,
     /// Raster resolution for the raster step.
     #[arg(long, default_value_t = 256)]
     pub resolution: usize,
@@ -102,13 +108,34 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
         match step {
             Step::Skinning => skinning::run(&gpu, args)?,
             Step::Raster => raster::run(&gpu, args.resolution, slow_frames)?,
-            Step::Render => render::run(&gpu, &args.neural_sizes, slow_frames)?,
-            Step::Viewer => viewer::run(&gpu, &args.viewer_sizes, slow_frames)?,
+            Step::Render => {
+                render::run(&gpu, &bench_avatar(args)?, &args.neural_sizes, slow_frames)?
+            }
+            Step::Viewer => {
+                viewer::run(&gpu, &bench_avatar(args)?, &args.viewer_sizes, slow_frames)?
+            }
             Step::Fadm => fadm::run(&gpu, args)?,
             Step::Invert => invert::run(&gpu, &args.invert_sizes, args.invert_steps.max(1))?,
         }
     }
     Ok(())
+}
+
+/// The rig and avatar `--avatar` and `--avatar-rig` name, and a label for the tables.
+fn bench_avatar(args: &BenchArgs) -> anyhow::Result<BenchAvatar> {
+    let rig = super::rig_args::load_rig(&args.avatar_rig)?;
+    let avatar = super::neural::load_avatar(&args.avatar, &rig, &args.avatar_rig)?;
+    Ok(BenchAvatar {
+        label: format!("{} avatar", args.avatar),
+        rig,
+        avatar,
+    })
+}
+
+struct BenchAvatar {
+    label: String,
+    rig: std::sync::Arc<crate::rig::Rig>,
+    avatar: crate::avatar::Avatar,
 }
 
 /// Wall-clock laps, waiting for the GPU where asked.

@@ -1,12 +1,10 @@
 //! Ray marching with 48 + 48 samples per ray: the fused WGSL kernel against the burn
 //! reference path, measured in the same run, with the memory pool's growth; then a whole
-//! default-avatar frame (skinning to image) with its stages.
-
-use std::sync::Arc;
+//! frame of the benchmarked avatar (skinning to image) with its stages.
 
 use burn::backend::{Backend, Dispatch};
 
-use super::Stopwatch;
+use super::{BenchAvatar, Stopwatch};
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION};
 use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
@@ -16,20 +14,21 @@ use crate::render::hidden::hidden_planes;
 use crate::render::marcher::Marcher;
 use crate::render::rays::CameraLabel;
 use crate::render::volume::{Randomness, RenderSettings};
-use crate::rig::{RigParams, default_rig};
+use crate::rig::RigParams;
 
-pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
-    let rig = Arc::new(default_rig::embedded().as_ref().clone());
-    let avatar = crate::avatar::default::embedded()?;
-    let mut pipeline = FramePipeline::new(gpu, rig, &avatar, RASTER_RESOLUTION)?;
+pub fn run(gpu: &Gpu, bench: &BenchAvatar, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
+    let mut pipeline =
+        FramePipeline::new(gpu, bench.rig.clone(), &bench.avatar, RASTER_RESOLUTION)?;
     let camera = OrbitCamera {
         yaw: 0.3,
         ..Default::default()
     };
-    let planes = pipeline.planes(&RigParams::default())?;
+    let base = bench.avatar.source.params.clone();
+    let planes = pipeline.planes(&base)?;
     println!(
-        "Ray marching, default avatar, 48 + 48 samples per ray, ms per frame; memory in MiB: the fused\n\
-         kernel's buffers (draws, images, hidden planes), and the memory pool's growth during the burn path."
+        "Ray marching, {}, 48 + 48 samples per ray, ms per frame; memory in MiB: the fused\n\
+         kernel's buffers (draws, images, hidden planes), and the memory pool's growth during the burn path.",
+        bench.label
     );
     println!(
         "{:>5} {:>6} {:>10} {:>10} {:>10} {:>9} {:>9}",
@@ -65,7 +64,7 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
         );
     }
     println!();
-    whole_frame(gpu, &mut pipeline, &camera, frames * 2)?;
+    whole_frame(gpu, &mut pipeline, &base, &bench.label, &camera, frames * 2)?;
     let matmul = mean_ms(gpu, frames * 2, || {
         drop(hidden_planes(planes.blended.clone(), pipeline.decoder()))
     });
@@ -108,13 +107,17 @@ fn mean_ms(gpu: &Gpu, frames: usize, mut run: impl FnMut()) -> f64 {
 fn whole_frame(
     gpu: &Gpu,
     pipeline: &mut FramePipeline,
+    base: &RigParams,
+    label: &str,
     camera: &OrbitCamera,
     frames: usize,
 ) -> anyhow::Result<()> {
     let options = FrameOptions::default();
     let mut ms = [0.0; 5];
     for frame in 0..=frames {
-        let params = RigParams::default().with_expression("jawOpen", (frame % 5) as f32 / 5.0);
+        let params = base
+            .clone()
+            .with_expression("jawOpen", (frame % 5) as f32 / 5.0);
         let mut lap = Stopwatch::start();
         let (raster, landmarks) = pipeline.rasterize(&params)?;
         let t0 = lap.wait(gpu);
@@ -132,7 +135,7 @@ fn whole_frame(
         }
     }
     println!(
-        "Whole frame, default avatar, N = {}, 48 + 48 samples, fused marcher, ms ({frames} frames):",
+        "Whole frame, {label}, N = {}, 48 + 48 samples, fused marcher, ms ({frames} frames):",
         options.resolution
     );
     println!(

@@ -1,23 +1,21 @@
-//! Frames per second the viewer's render thread delivers, default avatar: while the camera
+//! Frames per second the viewer's render thread delivers (`--avatar`, the default avatar unless
+//! told otherwise): while the camera
 //! orbits and while an expression slider moves (both on the preview path the viewer uses
 //! while a button is held), and the full frame once the hand rests. Each frame is what the
 //! render thread does: planes when the expression changed, march, read back, colour map.
 
-use std::sync::Arc;
-
-use super::Stopwatch;
+use super::{BenchAvatar, Stopwatch};
 use crate::avatar::pipeline::{FrameOptions, FramePipeline, RASTER_RESOLUTION, read_frame};
 use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
 use crate::render::modes::{RenderMode, to_image};
-use crate::rig::{RigParams, default_rig};
 
-pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
-    let rig = Arc::new(default_rig::embedded().as_ref().clone());
-    let avatar = crate::avatar::default::embedded()?;
-    let mut pipeline = FramePipeline::new(gpu, rig, &avatar, RASTER_RESOLUTION)?;
+pub fn run(gpu: &Gpu, bench: &BenchAvatar, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
+    let mut pipeline =
+        FramePipeline::new(gpu, bench.rig.clone(), &bench.avatar, RASTER_RESOLUTION)?;
     println!(
-        "Viewer frames per second, default avatar (preview = N/2, ×0.5 samples while dragging)."
+        "Viewer frames per second, {} (preview = N/2, ×0.5 samples while dragging).",
+        bench.label
     );
     println!(
         "{:>5} {:>6} {:>14} {:>14} {:>16} {:>22}",
@@ -30,7 +28,8 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
         };
         let preview = full.preview();
         let mut camera = OrbitCamera::default();
-        let params = RigParams::default();
+        // The avatar's own identity and expression; sliders move from there.
+        let params = bench.avatar.source.params.clone();
         // Orbit: the camera turns every frame, the planes stay cached.
         let orbit = time_frames(gpu, frames, |i| {
             camera.yaw = 0.05 * i as f64;
@@ -38,13 +37,16 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
         })?;
         // Slider: jawOpen moves every frame, so the planes are rebuilt each time.
         let slider = time_frames(gpu, frames, |i| {
-            let params = RigParams::default().with_expression("jawOpen", (i % 10) as f32 / 10.0);
+            let params = params
+                .clone()
+                .with_expression("jawOpen", (i % 10) as f32 / 10.0);
             frame(&mut pipeline, &params, &camera, &preview)
         })?;
         // The hand rests: one full frame of a new expression.
         let rest = time_frames(gpu, frames.min(2), |i| {
-            let params =
-                RigParams::default().with_expression("mouthSmile_L", 0.5 + i as f32 / 10.0);
+            let params = params
+                .clone()
+                .with_expression("mouthSmile_L", 0.5 + i as f32 / 10.0);
             frame(&mut pipeline, &params, &camera, &full)
         })?;
         // The viewer waits REST after the hand lets go, then renders the full frame.
@@ -61,7 +63,7 @@ pub fn run(gpu: &Gpu, sizes: &[usize], frames: usize) -> anyhow::Result<()> {
 /// One viewer frame: planes (cached per expression), march, read back, colour map.
 fn frame(
     pipeline: &mut FramePipeline,
-    params: &RigParams,
+    params: &crate::rig::RigParams,
     camera: &OrbitCamera,
     options: &FrameOptions,
 ) -> anyhow::Result<()> {
