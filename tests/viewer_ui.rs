@@ -14,6 +14,10 @@ use neuralhead::app::{ViewerApp, ViewerOptions, startup_avatar};
 use common::HANG_GUARD;
 
 fn harness() -> Harness<'static, ViewerApp> {
+    harness_with(ViewerOptions::default())
+}
+
+fn harness_with(options: ViewerOptions) -> Harness<'static, ViewerApp> {
     let gpu = common::gpu().clone();
     let setup = gpu.wgpu_setup();
     Harness::builder()
@@ -28,14 +32,7 @@ fn harness() -> Harness<'static, ViewerApp> {
         ))
         .build_eframe(move |cc| {
             let (rig, avatar, source) = startup_avatar();
-            ViewerApp::new(
-                &cc.egui_ctx,
-                gpu,
-                rig,
-                avatar,
-                source,
-                ViewerOptions::default(),
-            )
+            ViewerApp::new(&cc.egui_ctx, gpu, rig, avatar, source, options)
         })
 }
 
@@ -82,6 +79,33 @@ fn mean_difference(a: &image::RgbaImage, b: &image::RgbaImage, rows: (f32, f32))
         }
     }
     sum / count
+}
+
+/// A corrupt settings file: the viewer starts on defaults, says so in the panel (and the
+/// notice outlives the first frames), and keeps the bad file beside it for the user.
+#[test]
+fn a_corrupt_settings_file_starts_on_defaults_with_a_notice() {
+    let _serial = common::one_heavy_test_at_a_time();
+    let dir = std::env::temp_dir().join(format!("neuralhead-bad-settings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("settings.json");
+    std::fs::write(&path, b"{ \"resolution\": 64, oops").unwrap();
+    let mut harness = harness_with(ViewerOptions {
+        settings_path: Some(path.clone()),
+        ..Default::default()
+    });
+    settle(&mut harness);
+    let message = harness.state().message().unwrap_or_default().to_string();
+    assert!(
+        message.contains("could not be read") && message.contains("settings.json.unreadable"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("settings.json.unreadable")).unwrap(),
+        b"{ \"resolution\": 64, oops"
+    );
+    drop(harness);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

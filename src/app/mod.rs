@@ -33,11 +33,13 @@ pub use viewer::{AvatarSource, REST, ViewerApp, ViewerOptions};
 pub fn run(adapter: &AdapterChoice, screenshot: Option<PathBuf>) -> anyhow::Result<()> {
     // Smoke tests start from defaults, not from a user's saved state.
     let settings_path = screenshot.is_none().then(Settings::default_path).flatten();
-    let saved = settings_path
+    let (saved, settings_notice) = settings_path
         .as_deref()
         .map(Settings::load)
         .unwrap_or_default();
-    let (gpu, notice) = open_gpu(adapter, &saved.adapter)?;
+    let (gpu, adapter_notice) = open_gpu(adapter, &saved.adapter)?;
+    let notices: Vec<String> = settings_notice.into_iter().chain(adapter_notice).collect();
+    let notice = (!notices.is_empty()).then(|| notices.join(" "));
     let setup = gpu.wgpu_setup();
     let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -191,15 +191,29 @@ impl Settings {
         Some(base.join("neuralhead").join("settings.json"))
     }
 
-    /// The saved settings; defaults when there are none, and a warning (never a failure)
-    /// when the file cannot be read.
-    pub fn load(path: &Path) -> Self {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                log::warn!("ignoring unreadable settings {}: {e}", path.display());
-                Self::default()
-            }),
-            Err(_) => Self::default(),
+    /// The saved settings; defaults when there are none. A file that cannot be read is moved
+    /// aside (`settings.json.unreadable`, for the user to look at) and the notice says so:
+    /// the viewer starts, and its next save does not destroy what was there.
+    pub fn load(path: &Path) -> (Self, Option<String>) {
+        let Ok(bytes) = std::fs::read(path) else {
+            return (Self::default(), None);
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(settings) => (settings, None),
+            Err(e) => {
+                let aside = unreadable_path(path);
+                let kept = match std::fs::rename(path, &aside) {
+                    Ok(()) => format!("the old file is kept as {}", aside.display()),
+                    Err(rename) => format!("it could not be moved aside ({rename})"),
+                };
+                let notice = format!(
+                    "The settings file {} could not be read ({e}); the viewer started with \
+                     default settings, and {kept}.",
+                    path.display()
+                );
+                log::warn!("{notice}");
+                (Self::default(), Some(notice))
+            }
         }
     }
 
@@ -218,6 +232,13 @@ impl Settings {
         self.recent_files.insert(0, path.to_path_buf());
         self.recent_files.truncate(RECENT);
     }
+}
+
+/// Where an unreadable settings file is moved: beside it, `.unreadable` appended.
+fn unreadable_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".unreadable");
+    path.with_file_name(name)
 }
 
 #[cfg(test)]
@@ -268,9 +289,16 @@ mod tests {
             ]
         );
         settings.save(&path).unwrap();
-        assert_eq!(Settings::load(&path), settings);
+        assert_eq!(Settings::load(&path), (settings, None));
+        // A corrupt file: defaults, a notice naming both files, the bytes kept beside it.
         std::fs::write(&path, b"{ not json").unwrap();
-        assert_eq!(Settings::load(&path), Settings::default());
+        let (loaded, notice) = Settings::load(&path);
+        assert_eq!(loaded, Settings::default());
+        let aside = unreadable_path(&path);
+        let notice = notice.expect("a notice");
+        assert!(notice.contains(&aside.display().to_string()), "{notice}");
+        assert_eq!(std::fs::read(&aside).unwrap(), b"{ not json");
+        assert!(!path.exists(), "the next save starts afresh");
         std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -96,10 +96,12 @@ impl ViewerApp {
             settings_path,
             notice,
         } = options;
-        let settings = settings_path
+        // `app::run` has read (and moved aside) a bad file already; here for other callers.
+        let (settings, settings_notice) = settings_path
             .as_deref()
             .map(Settings::load)
             .unwrap_or_default();
+        let notice = notice.or(settings_notice);
         let repaint = ctx.clone();
         let generator = super::generator_panel::GeneratorState::new(&settings.generator);
         let has_generator = avatar.generator.is_some();
@@ -134,7 +136,8 @@ impl ViewerApp {
             times: StageTimes::default(),
             fps: 0.0,
             last_frame_at: None,
-            message: notice.map(|n| (true, n)),
+            // Not an error: errors are cleared by the next good frame, a startup notice stays.
+            message: notice.map(|n| (false, n)),
             adapters: crate::gpu::adapter_names(),
             preset_name: String::new(),
             capture_path: "neuralhead-frame.png".into(),
