@@ -1,5 +1,5 @@
 //! The head rig the renderer sees: FLAME 2020 (converted from the user's files) and the
-//! embedded default rig both fill this one structure.
+//! embedded default rigs all fill this one structure.
 
 /// Joint names every rig provides, in FLAME's order; `RigParams` addresses joints by them.
 pub const JOINT_NAMES: [&str; 5] = ["root", "neck", "jaw", "eye_left", "eye_right"];
@@ -23,8 +23,8 @@ pub enum RigKind {
     /// FLAME 2020 converted by `tools/convert_flame.py`: identity and expression are PCA
     /// coefficients, addressed by index.
     Flame2020,
-    /// The embedded rig built from the MediaPipe canonical face: ARKit-named blendshapes,
-    /// identity as a per-vertex offset field.
+    /// The embedded rigs: ARKit-named blendshapes; identity as PCA coefficients (the whole
+    /// head from the ICT Face Model) or a per-vertex offset field (the retired face mask).
     Default,
 }
 
