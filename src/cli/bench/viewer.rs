@@ -43,10 +43,10 @@ pub fn run(gpu: &Gpu, bench: &BenchAvatar, sizes: &[usize], frames: usize) -> an
             frame(&mut pipeline, &params, &camera, &preview)
         })?;
         // The hand rests: one full frame of a new expression.
-        let rest = time_frames(gpu, frames.min(2), |i| {
+        let rest = time_frames(gpu, frames.min(8), |i| {
             let params = params
                 .clone()
-                .with_expression("mouthSmile_L", 0.5 + i as f32 / 10.0);
+                .with_expression("mouthSmile_L", 0.1 + i as f32 / 10.0);
             frame(&mut pipeline, &params, &camera, &full)
         })?;
         // The viewer waits REST after the hand lets go, then renders the full frame.
