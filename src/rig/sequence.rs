@@ -13,6 +13,9 @@ use super::{Rig, RigParams};
 
 /// Frames per second when the file does not say.
 pub const DEFAULT_FPS: f64 = 25.0;
+/// The largest sequence file read: hours of motion at a few dozen columns fit well inside;
+/// a file that claims more is refused before anything is read.
+pub const MAX_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sequence {
@@ -41,14 +44,23 @@ impl Sequence {
     /// Reads a `.json` or `.csv` sequence and checks every frame against the rig.
     pub fn load(path: &Path, rig: &Rig) -> Result<Self, SequenceError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| SequenceError::Read {
+        let read_error = |source| SequenceError::Read {
             path: name.clone(),
             source,
-        })?;
+        };
         let format = |message: String| SequenceError::Format {
             path: name.clone(),
             message,
         };
+        let size = std::fs::metadata(path).map_err(read_error)?.len();
+        if size > MAX_BYTES {
+            return Err(format(format!(
+                "it is {} MB; sequences of up to {} MB are read (split it, or drop unused columns)",
+                size >> 20,
+                MAX_BYTES >> 20
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(read_error)?;
         let is_csv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
@@ -205,7 +217,20 @@ mod tests {
             message.contains("row 1") && message.contains("wide"),
             "{message}"
         );
-        for path in [csv, json, unknown, not_number] {
+        // A file that claims gigabytes is refused before it is read (sparse: nothing written).
+        let huge = write("huge.csv", "jawOpen\n");
+        std::fs::File::options()
+            .write(true)
+            .open(&huge)
+            .unwrap()
+            .set_len(MAX_BYTES + 1)
+            .unwrap();
+        let message = Sequence::load(&huge, &rig).unwrap_err().to_string();
+        assert!(
+            message.contains("MB") && message.contains("up to 256"),
+            "{message}"
+        );
+        for path in [csv, json, unknown, not_number, huge] {
             std::fs::remove_file(path).ok();
         }
     }
