@@ -2,7 +2,7 @@
 //! texture and static synthesis) and writes an Avatar that references the checkpoint for its
 //! mouth, blending and super-resolution networks.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::avatar::from_generator::generator_avatar;
@@ -62,10 +62,7 @@ pub fn bake(
     psi: f64,
 ) -> anyhow::Result<Avatar> {
     let identity = checkpoint.identity(seed, psi, &gpu.burn)?;
-    let flame_hash = match rig.kind {
-        RigKind::Default => None,
-        RigKind::Flame2020 => Some(super::neural::file_sha256(Path::new(rig_path))?),
-    };
+    let flame_hash = super::neural::flame_hash(rig, rig_path)?;
     let rig_ref = RigRef::of(rig, flame_hash.as_deref());
     generator_avatar(
         checkpoint,

@@ -21,10 +21,7 @@ const RANDOM_PLANES: usize = 64;
 /// `default` (the embedded default avatar), `random` (a seeded test avatar), `painted` (the
 /// rig's colours as a visual-hull volume) or an avatar file, checked against the rig.
 pub fn load_avatar(name: &str, rig: &Rig, rig_path: &str) -> anyhow::Result<Avatar> {
-    let flame_hash = match rig.kind {
-        RigKind::Default => None,
-        RigKind::Flame2020 => Some(file_sha256(Path::new(rig_path))?),
-    };
+    let flame_hash = flame_hash(rig, rig_path)?;
     let rig_ref = RigRef::of(rig, flame_hash.as_deref());
     match name {
         "random" => return Ok(random_avatar(rig_ref, 0, RANDOM_TEXTURE, RANDOM_PLANES)),
@@ -39,6 +36,15 @@ pub fn load_avatar(name: &str, rig: &Rig, rig_path: &str) -> anyhow::Result<Avat
     let avatar = file::load(Path::new(name))?;
     file::check_rig(&avatar, rig, flame_hash.as_deref())?;
     Ok(avatar)
+}
+
+/// The sha256 of a FLAME rig's file (`rig_path`), which its avatars name; `None` for the
+/// embedded rigs.
+pub fn flame_hash(rig: &Rig, rig_path: &str) -> anyhow::Result<Option<String>> {
+    match rig.kind {
+        RigKind::Default => Ok(None),
+        RigKind::Flame2020 => file_sha256(Path::new(rig_path)).map(Some),
+    }
 }
 
 pub fn file_sha256(path: &Path) -> anyhow::Result<String> {

@@ -103,17 +103,24 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
     let gpu = Gpu::new(adapter)?;
     println!("adapter: {}", gpu.describe());
     let slow_frames = (args.frames / 10).max(2);
+    // Loaded once, for the steps that draw it.
+    let drawn = args
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Render | Step::Viewer));
+    let avatar = drawn.then(|| bench_avatar(args)).transpose()?;
+    let avatar = || {
+        avatar
+            .as_ref()
+            .expect("loaded for the render and viewer steps")
+    };
     for step in &args.steps {
         println!();
         match step {
             Step::Skinning => skinning::run(&gpu, args)?,
             Step::Raster => raster::run(&gpu, args.resolution, slow_frames)?,
-            Step::Render => {
-                render::run(&gpu, &bench_avatar(args)?, &args.neural_sizes, slow_frames)?
-            }
-            Step::Viewer => {
-                viewer::run(&gpu, &bench_avatar(args)?, &args.viewer_sizes, slow_frames)?
-            }
+            Step::Render => render::run(&gpu, avatar(), &args.neural_sizes, slow_frames)?,
+            Step::Viewer => viewer::run(&gpu, avatar(), &args.viewer_sizes, slow_frames)?,
             Step::Fadm => fadm::run(&gpu, args)?,
             Step::Invert => invert::run(&gpu, &args.invert_sizes, args.invert_steps.max(1))?,
         }
