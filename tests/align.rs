@@ -95,4 +95,35 @@ fn default_rig_and_camera_fit_the_astronaut() {
         .copied()
         .unwrap_or(0.0);
     assert!(smile > 0.2, "mouthSmile_L {smile}");
+    // Expressions do not take up the identity (issue 19): her smile is the strongest weight,
+    // the eyes are not wide nor the cheeks puffed, and the identity stays inside its bounds.
+    // Before the detector's neutral and the L1 prior: browInnerUp 0.92 and eyeLookUp 0.85
+    // over a 0.65 smile, eyeWide 0.74, cheekPuff 0.60, identity at ±3.
+    let strongest = fit
+        .params
+        .expression
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap();
+    assert!(
+        strongest.0.starts_with("mouthSmile"),
+        "strongest {strongest:?}"
+    );
+    for name in [
+        "eyeWide_L",
+        "eyeWide_R",
+        "cheekPuff_L",
+        "cheekPuff_R",
+        "browInnerUp_L",
+    ] {
+        let w = fit.params.expression.get(name).copied().unwrap_or(0.0);
+        assert!(w < 0.3, "{name} {w}");
+    }
+    if let neuralhead::rig::params::Identity::Coefficients(c) = &fit.params.identity {
+        let largest = c.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(
+            largest < 2.99,
+            "an identity coefficient at its bound ({largest})"
+        );
+    }
 }

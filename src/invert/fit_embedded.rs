@@ -12,6 +12,7 @@
 
 use std::ops::RangeInclusive;
 
+use super::detector_neutral::detector_offsets;
 use super::fit::{Fit, FitError, ITERATIONS, RIGID, inter_ocular, project, rigid_camera};
 use super::least_squares::{LeastSquares, central_differences, solve};
 use crate::rig::default_rig::landmarks::IBUG68_VERTICES;
@@ -22,6 +23,8 @@ use crate::rig::params::{Identity, Resolved};
 use crate::rig::skin_cpu::skin;
 use crate::rig::{Rig, RigKind, RigParams};
 
+/// Keeps the L1 prior's residual differentiable at 0.
+const SPARSE_EPSILON: f64 = 1e-3;
 /// Identity coefficients stay within this many standard deviations.
 const SHAPE_RANGE: f64 = 3.0;
 /// Yaw, pitch and roll of a portrait (radians, either way): a face seen from the side or
@@ -42,12 +45,17 @@ const FACE_OVAL: [usize; 36] = [
 struct Plan {
     /// Points on the rig, and the detected points (normalised crop units) they should meet.
     points: Vec<Landmark>,
+    /// Added to each skinned point: where the detector's neutral face has it (rig units;
+    /// `detector_neutral.rs`), zero for FLAME's 68.
+    offsets: Vec<[f64; 3]>,
     targets: Vec<[f64; 2]>,
     on_contour: Vec<bool>,
     /// Whether the jaw joint is an unknown of its own (FLAME) or turned by an expression.
     jaw: bool,
     expressions: usize,
     expression_range: RangeInclusive<f64>,
+    /// Whether the expressions are named shapes in [0, 1] under an L1 prior.
+    sparse_expressions: bool,
     /// Pull of each coefficient toward 0, in normalised image units per unit (expressions)
     /// or per standard deviation (identity).
     expression_prior: f64,
@@ -64,18 +72,24 @@ impl Plan {
             // The default rig: its 468 embedded points, every named shape.
             RigKind::Default if rig.mediapipe.len() == NUM_MEDIAPIPE => Ok(Self {
                 points: rig.mediapipe.clone(),
+                offsets: detector_offsets(rig).map_err(|e| FitError::Params(format!("{e:#}")))?,
                 targets: landmarks.to_vec(),
                 on_contour: (0..NUM_MEDIAPIPE).map(|i| FACE_OVAL.contains(&i)).collect(),
                 jaw: false,
                 expressions: rig.expression_basis.count,
                 expression_range: 0.0..=1.0,
-                expression_prior: 0.01,
+                sparse_expressions: true,
+                // With the L1 prior and the detector's neutral, the astronaut's smile (0.74) is
+                // her strongest weight; under L2 at 0.01 / 0.003 eyeWide, eyeLookUp and
+                // browInnerUp beat it and the identity sat at its ±3 bounds.
+                expression_prior: 0.03,
                 shapes: rig.shape_basis.count,
-                shape_prior: 0.003,
+                shape_prior: 0.01,
             }),
             // FLAME: its 68, the large components (one view cannot tell the rest apart).
             RigKind::Flame2020 if rig.landmarks.len() == IBUG68_VERTICES.len() => Ok(Self {
                 points: rig.landmarks.clone(),
+                offsets: vec![[0.0; 3]; IBUG68_VERTICES.len()],
                 targets: IBUG68_VERTICES
                     .iter()
                     .map(|&v| landmarks[v as usize])
@@ -84,6 +98,7 @@ impl Plan {
                 jaw: true,
                 expressions: rig.expression_basis.count.min(20),
                 expression_range: -3.0..=3.0,
+                sparse_expressions: false,
                 expression_prior: 0.003,
                 shapes: rig.shape_basis.count.min(30),
                 shape_prior: 0.003,
@@ -175,7 +190,11 @@ impl EmbeddedProblem {
             .params(x)
             .resolve(&self.rig)
             .map_err(|e| FitError::Params(e.to_string()))?;
-        Ok((skin(&self.rig, &resolved).landmarks, resolved))
+        let mut points = skin(&self.rig, &resolved).landmarks;
+        for (p, d) in points.iter_mut().zip(&self.plan.offsets) {
+            *p = std::array::from_fn(|a| p[a] + d[a]);
+        }
+        Ok((points, resolved))
     }
 
     /// Weighted projected − detected landmarks (x, y per point) for given 3-D landmarks.
@@ -206,6 +225,31 @@ impl EmbeddedProblem {
             .collect()
     }
 
+    /// Whether unknown `i` is a named shape in [0, 1], whose prior is L1.
+    fn sparse(&self, i: usize) -> bool {
+        self.plan.sparse_expressions && (self.first_expression()..self.first_shape()).contains(&i)
+    }
+
+    /// The prior's residual for unknown `i` at value `v`: p·v (a Gaussian prior), or for the
+    /// named shapes p·√(v + ε), whose square grows linearly — an L1 prior, which explains a
+    /// movement by one shape rather than spreading it over every correlated one (under L2
+    /// a smile also raised cheekPuff, eyeWide and mouthStretch).
+    fn prior_residual(&self, i: usize, v: f64) -> f64 {
+        if self.sparse(i) {
+            self.prior(i) * (v.max(0.0) + SPARSE_EPSILON).sqrt()
+        } else {
+            self.prior(i) * v
+        }
+    }
+
+    fn prior_derivative(&self, i: usize, v: f64) -> f64 {
+        if self.sparse(i) {
+            self.prior(i) / (2.0 * (v.max(0.0) + SPARSE_EPSILON).sqrt())
+        } else {
+            self.prior(i)
+        }
+    }
+
     /// The prior's weight on unknown `i` (0 for the rigid part and the jaw).
     fn prior(&self, i: usize) -> f64 {
         if i >= self.first_shape() {
@@ -223,7 +267,7 @@ impl LeastSquares for EmbeddedProblem {
     fn residual(&self, x: &[f64]) -> Result<Vec<f64>, FitError> {
         let mut r = self.landmark_residual(x)?;
         let start = self.first_expression();
-        r.extend((start..x.len()).map(|i| self.prior(i) * x[i]));
+        r.extend((start..x.len()).map(|i| self.prior_residual(i, x[i])));
         Ok(r)
     }
 
@@ -257,7 +301,13 @@ impl LeastSquares for EmbeddedProblem {
                     jp.map(|row| w * (row[0] * dp[0] + row[1] * dp[1] + row[2] * dp[2]))
                 })
                 .collect();
-            column.extend((start..x.len()).map(|p| if p == unknown { self.prior(p) } else { 0.0 }));
+            column.extend((start..x.len()).map(|p| {
+                if p == unknown {
+                    self.prior_derivative(p, x[p])
+                } else {
+                    0.0
+                }
+            }));
             columns.push(column);
         }
         Ok(columns)
@@ -318,7 +368,11 @@ mod tests {
         let plan = Plan::new(rig, &landmarks).unwrap();
         let cut = landmark_rig(rig, &plan.points);
         let (resolved, _) = params.resolve(&cut).unwrap();
-        let projected = project(&rigid_camera(truth), &skin(&cut, &resolved).landmarks);
+        let mut points = skin(&cut, &resolved).landmarks;
+        for (p, d) in points.iter_mut().zip(&plan.offsets) {
+            *p = std::array::from_fn(|a| p[a] + d[a]);
+        }
+        let projected = project(&rigid_camera(truth), &points);
         let place = |p: &[f64; 2]| [truth[3] * p[0] + truth[4], truth[3] * p[1] + truth[5]];
         if plan.jaw {
             for (&v, p) in IBUG68_VERTICES.iter().zip(&projected) {
@@ -401,6 +455,28 @@ mod tests {
         for (name, w) in expression {
             let got = found.params.expression.get(name).copied().unwrap_or(0.0);
             assert!((got - w).abs() < 0.1, "{name}: {got}, truth {w}");
+        }
+    }
+
+    /// MediaPipe's canonical face — what its landmark model reports for a neutral face — fits
+    /// at neutral: no expression weight above 0.05 (through the plain embedding: mouthPucker
+    /// 0.65, browInnerUp 0.5, mouthRollUpper 0.33, cheekPuff 0.24).
+    #[test]
+    fn the_detectors_neutral_face_fits_at_neutral() {
+        let rig = crate::rig::default_rig::head::embedded();
+        let canonical = crate::rig::default_rig::canonical::CanonicalFace::load();
+        let camera = crate::render::camera::OrbitCamera::default();
+        let landmarks = project(&camera, &canonical.positions[..NUM_MEDIAPIPE]);
+        let found = fit(&rig, &landmarks).unwrap();
+        let mut strongest: Vec<_> = found.params.expression.iter().collect();
+        strongest.sort_by(|a, b| b.1.total_cmp(a.1));
+        eprintln!(
+            "error {:.4}; strongest {:?}",
+            found.error,
+            &strongest[..strongest.len().min(5)]
+        );
+        for (name, w) in strongest {
+            assert!(*w < 0.05, "{name} {w}");
         }
     }
 }

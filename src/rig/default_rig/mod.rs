@@ -7,7 +7,7 @@
 
 mod albedo;
 mod blendshapes;
-mod canonical;
+pub(crate) mod canonical;
 mod eyes;
 pub mod head;
 pub mod landmarks;
