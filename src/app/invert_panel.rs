@@ -15,9 +15,6 @@ use crate::invert::pti::PtiSettings;
 use crate::invert::run::avatar_name;
 use crate::rig::{Rig, RigParams};
 
-/// Steps offered by default in the window: a CPU adapter needs minutes per hundred.
-const WINDOW_STEPS: usize = 100;
-
 pub struct InvertState {
     pub portrait_text: String,
     pub steps: usize,
@@ -34,7 +31,7 @@ impl Default for InvertState {
         let pti = PtiSettings::default();
         Self {
             portrait_text: String::new(),
-            steps: WINDOW_STEPS,
+            steps: crate::invert::optimise::OptimiseSettings::default().steps,
             resolution: OptimiseSettings::default().resolution,
             pti: false,
             latent_steps: pti.latent_steps,

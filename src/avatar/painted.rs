@@ -39,6 +39,11 @@ pub fn painted_avatar(rig: &Rig, rig_ref: RigRef) -> Avatar {
         ),
         _ => (64, vec![[0.6, 0.6, 0.6]; 64 * 64]),
     };
+    painted_with_colours(rig_ref, size, &rgb)
+}
+
+/// The painted avatar with `rgb` (a `size`² atlas, 0…1) for its colours.
+pub fn painted_with_colours(rig_ref: RigRef, size: usize, rgb: &[[f32; 3]]) -> Avatar {
     let plane = size * size;
     let mut texture = vec![0.0f32; FEATURES * plane];
     for (p, colour) in rgb.iter().enumerate() {

@@ -57,7 +57,7 @@ pub struct InvertArgs {
     /// Adam's learning rate for the texture and the static planes.
     #[arg(long, default_value_t = OptimiseSettings::default().learning_rate)]
     pub learning_rate: f64,
-    /// Side of the static triplane stored in the avatar.
+    /// Side of the static triplane stored in the avatar (uniform, so small).
     #[arg(long, default_value_t = OptimiseSettings::default().static_size)]
     pub static_size: usize,
     /// Storage of the texture and planes (f16 halves the file).

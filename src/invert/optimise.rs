@@ -1,18 +1,22 @@
-//! The inversion's optimisation without a generator: the neural texture, the static
-//! triplane and the decoder's colour head are fitted so that the avatar, rendered from the
-//! fitted camera through the differentiable burn path (texture sampling → blend → triplane
-//! sampling → decoder → compositing), matches the portrait.
+//! The inversion's optimisation without a generator: the neural texture and the decoder's
+//! colour head are fitted so that the avatar, rendered from the fitted camera through the
+//! differentiable burn path (texture sampling → blend → triplane sampling → decoder →
+//! compositing), matches the portrait.
 //!
-//! Geometry is the fitted rig's and stays fixed: the avatar starts as the painted avatar (the
-//! rig's colours as a volume whose density is the rig's visual hull), and the surface channel
-//! (channel 0 of the texture and static planes) and the decoder's hidden layer and density
-//! head are not optimised. That is the silhouette prior in its strongest form — the render's
+//! The avatar starts as the painted avatar coloured by the portrait unwrapped into the atlas
+//! (`unwrap.rs`): a volume whose density is the rig's visual hull and whose colour moves with
+//! the mesh, so it is the portrait at every expression and view before the first step. The
+//! optimisation corrects what the triplane's mixing of three views costs the training view,
+//! and is held near that start (the anchor term) so that it does not trade other views for
+//! it. The static planes stay empty: detail there would not move with the mesh and shows as
+//! doubled eyes and mouths at any other expression. The surface channel (channel 0 of the
+//! texture) and the decoder's hidden layer and density head are not optimised either. That is the silhouette prior in its strongest form — the render's
 //! opacity is exactly the skinned mesh's — and it lets every step re-composite frozen ray
 //! samples (`frozen_rays.rs`) instead of marching.
 //!
 //! Loss = L1 + 0.5·(1 − SSIM), both inside the face mask (the hull of the portrait's
-//! landmarks), + texture symmetry (the default rig's UVs mirror u ↔ 1 − u) and smoothness,
-//! which keep what the view cannot see plausible. Texels no ray sees keep the rig's colours.
+//! landmarks), + the anchor (L1 of the colour logits to the unwrapped start, heavier where the
+//! portrait showed the texel less) and smoothness. Texels no ray sees keep the unwrap's colours.
 //! The landmark term is the fit's (`fit.rs`): the geometry is placed by the landmarks.
 
 use burn::module::{Module, Param};
@@ -21,18 +25,21 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use super::frozen_rays::FrozenRays;
 use super::losses::photometric;
+use super::other_views::{other_views, textured_target};
 use super::target::{Target, rgb_image};
-use crate::avatar::painted::painted_avatar;
+use super::unwrap::Unwrapped;
+use crate::avatar::painted::painted_with_colours;
 use crate::avatar::{Array, Avatar, RigRef, SourceState};
 use crate::gpu::Gpu;
 use crate::invert::fit::Fit;
 use crate::raster::gpu::TriplaneRasterizer;
+use crate::render::camera::OrbitCamera;
 use crate::render::decoder::OsgDecoder;
 use crate::render::rays::CameraLabel;
 use crate::render::triplane::PlaneProjection;
 use crate::render::volume::{Randomness, RenderSettings, render_reference};
-use crate::rig::Rig;
 use crate::rig::skin_cpu::skin;
+use crate::rig::{Rig, RigParams};
 
 /// Raster resolution of the texture step, as the viewer renders it.
 const RASTER_RESOLUTION: usize = crate::avatar::pipeline::RASTER_RESOLUTION;
@@ -46,13 +53,19 @@ const MARCH_SAMPLES: usize = 48;
 /// a few samples per ray carry.
 const SURFACE_SHARPENING: f32 = 20.0;
 
+/// The anchor holds a texel the portrait showed face-on at a quarter of an unseen one's
+/// weight: the training view may sharpen it, not repaint it.
+const ANCHOR_RELIEF: f32 = 0.75;
+
 /// How hard each term pulls.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LossWeights {
     pub l1: f64,
     pub structure: f64,
-    pub symmetry: f64,
+    pub anchor: f64,
     pub smoothness: f64,
+    /// The other expressions and views' photometric terms, relative to the portrait's.
+    pub other_views: f64,
 }
 
 impl Default for LossWeights {
@@ -60,7 +73,8 @@ impl Default for LossWeights {
         Self {
             l1: 1.0,
             structure: 0.5,
-            symmetry: 0.02,
+            anchor: 0.02,
+            other_views: 0.5,
             smoothness: 0.02,
         }
     }
@@ -76,7 +90,8 @@ pub struct OptimiseSettings {
     /// Adam's step for the texture and static planes, and for the decoder.
     pub learning_rate: f64,
     pub decoder_learning_rate: f64,
-    /// Side of the static planes stored in the avatar.
+    /// Side of the static planes stored in the avatar (uniform: detail there would not move
+    /// with the mesh).
     pub static_size: usize,
     pub weights: LossWeights,
 }
@@ -85,11 +100,11 @@ impl Default for OptimiseSettings {
     fn default() -> Self {
         Self {
             resolution: 128,
-            steps: 200,
+            steps: 60,
             samples: 8,
-            learning_rate: 0.03,
+            learning_rate: 0.06,
             decoder_learning_rate: 0.003,
-            static_size: 128,
+            static_size: 16,
             weights: LossWeights::default(),
         }
     }
@@ -127,11 +142,10 @@ impl StepReport {
     }
 }
 
-/// The optimised colour channels (1…C−1) of the texture and the static planes.
+/// The optimised colour channels (1…C−1) of the texture.
 #[derive(Module, Debug)]
 struct Appearance {
     texture: Param<Tensor<3>>,
-    static_planes: Param<Tensor<4>>,
 }
 
 /// The decoder's colour head (output rows 1…C of the second layer).
@@ -141,30 +155,48 @@ struct ColourHead {
     bias: Param<Tensor<1>>,
 }
 
-/// What stays as the painted avatar made it: the surface channel, the hidden layer and the
-/// density head.
+/// What stays as the painted avatar made it: the surface channel, the static planes, the
+/// hidden layer and the density head; and what the anchor holds the colours to.
 struct Frozen {
     texture_surface: Tensor<3>,
-    static_surface: Tensor<4>,
+    static_planes: Tensor<4>,
+    /// The unwrapped colour logits `[3, T, T]` and the anchor's weight per texel `[1, T, T]`.
+    start_colours: Tensor<3>,
+    anchor_weight: Tensor<3>,
     w0: Tensor<2>,
     b0: Tensor<1>,
     density_weight: Tensor<2>,
     density_bias: Tensor<1>,
 }
 
-/// The fixed scene: the fitted rig rasterized once, the frozen rays, the target on the GPU.
+/// What one view is fitted to: the rig's expression, the camera, the target image at
+/// `size`² (`[3, size, size]` in −1…1) and the mask of pixels that count.
+struct ViewTarget<'a> {
+    params: &'a RigParams,
+    camera: &'a OrbitCamera,
+    size: usize,
+    rgb: Vec<f32>,
+    mask: Vec<f32>,
+}
+
+/// One fixed view: the rig at its expression rasterized once, the frozen rays, the target on
+/// the GPU.
 struct Scene {
+    size: usize,
     rasterizer: TriplaneRasterizer,
     raster: Tensor<4>,
     view_alphas: Tensor<3>,
     projection: Tensor<3>,
     rays: FrozenRays,
     target: Tensor<3>,
-    face_mask: Tensor<2>,
+    /// Where the target counts: the face (the portrait), the covered mesh (other views).
+    mask: Tensor<2>,
 }
 
 pub struct Optimiser {
     scene: Scene,
+    /// The other expressions and views (`other_views.rs`), one per step in turn.
+    others: Vec<Scene>,
     frozen: Frozen,
     appearance: Appearance,
     head: ColourHead,
@@ -185,6 +217,7 @@ impl Optimiser {
         rig: &Rig,
         fit: &Fit,
         target: &Target,
+        unwrapped: &Unwrapped,
         settings: OptimiseSettings,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(
@@ -194,14 +227,40 @@ impl Optimiser {
             settings.resolution
         );
         let device = gpu.burn.clone().autodiff();
-        let mut start = painted_avatar(rig, RigRef::of(rig, None));
+        let mut start = painted_with_colours(RigRef::of(rig, None), unwrapped.size, &unwrapped.rgb);
         sharpen_surface(&mut start, SURFACE_SHARPENING);
         start.static_planes = uniform_static_planes(&start.static_planes, settings.static_size);
-        let scene = Scene::new(gpu, rig, fit, target, &start, &settings, &device)?;
+        let training = ViewTarget {
+            params: &fit.params,
+            camera: &fit.camera,
+            size: target.size,
+            rgb: target.rgb.clone(),
+            mask: target.face_mask.clone(),
+        };
+        let scene = Scene::new(gpu, rig, training, &start, &settings, &device)?;
+        let other_size = (settings.resolution / 2).max(16);
+        let others = other_views(fit)
+            .iter()
+            .map(|view| {
+                let (rgb, mask) = textured_target(rig, view, unwrapped, other_size)?;
+                let target = ViewTarget {
+                    params: &view.params,
+                    camera: &view.camera,
+                    size: other_size,
+                    rgb,
+                    mask,
+                };
+                Scene::new(gpu, rig, target, &start, &settings, &device)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let texture: Tensor<3> = tensor(&start.texture, &device);
         let static_planes: Tensor<4> = tensor(&start.static_planes, &device);
         let [c, t, _] = texture.dims();
-        let s = settings.static_size;
+        let anchor_weight: Vec<f32> = unwrapped
+            .confidence
+            .iter()
+            .map(|&c| 1.0 - ANCHOR_RELIEF * c)
+            .collect();
         let decoder = |name: &str| {
             start
                 .decoder
@@ -215,9 +274,15 @@ impl Optimiser {
         let [rows, hidden] = w1.dims();
         Ok(Self {
             scene,
+            others,
             frozen: Frozen {
                 texture_surface: texture.clone().slice([0..1, 0..t, 0..t]),
-                static_surface: static_planes.clone().slice([0..3, 0..1, 0..s, 0..s]),
+                static_planes,
+                start_colours: texture.clone().slice([1..4, 0..t, 0..t]),
+                anchor_weight: Tensor::from_data(
+                    TensorData::new(anchor_weight, [1, t, t]),
+                    &device,
+                ),
                 w0: tensor(decoder("decoder.net.0.weight")?, &device),
                 b0: tensor(decoder("decoder.net.0.bias")?, &device),
                 density_weight: w1.clone().slice([0..1, 0..hidden]),
@@ -225,7 +290,6 @@ impl Optimiser {
             },
             appearance: Appearance {
                 texture: Param::from_tensor(texture.slice([1..c, 0..t, 0..t])),
-                static_planes: Param::from_tensor(static_planes.slice([0..3, 1..c, 0..s, 0..s])),
             },
             head: ColourHead {
                 weight: Param::from_tensor(w1.slice([1..rows, 0..hidden])),
@@ -249,13 +313,7 @@ impl Optimiser {
                 vec![f.texture_surface.clone(), self.appearance.texture.val()],
                 0,
             ),
-            Tensor::cat(
-                vec![
-                    f.static_surface.clone(),
-                    self.appearance.static_planes.val(),
-                ],
-                1,
-            ),
+            f.static_planes.clone(),
             OsgDecoder {
                 w0: f.w0.clone(),
                 b0: f.b0.clone(),
@@ -268,25 +326,22 @@ impl Optimiser {
     /// One Adam step on the whole loss.
     pub fn step(&mut self) -> anyhow::Result<StepReport> {
         let w = self.settings.weights;
-        let scene = &self.scene;
         let (texture, static_planes, decoder) = self.assembled();
-        let (renderings, _) = scene.rasterizer.sample(&scene.raster, texture);
-        let (planes, _) =
-            scene
-                .rasterizer
-                .blend(renderings, scene.view_alphas.clone(), static_planes);
-        let n = self.settings.resolution;
-        let rgb = scene
-            .rays
-            .composite(planes, &scene.projection, &decoder)
-            .narrow(0, 0, 3)
-            .reshape([3, n, n]);
-        let (l1, structure) = photometric(rgb.clone(), scene.target.clone(), &scene.face_mask);
+        let rgb = self
+            .scene
+            .render(texture.clone(), static_planes.clone(), &decoder);
+        let (l1, structure) = self.scene.photometric(rgb.clone());
         let colours = self.appearance.texture.val();
-        let loss = l1.clone() * w.l1
+        let mut loss = l1.clone() * w.l1
             + structure.clone() * w.structure
-            + symmetry(&colours) * w.symmetry
+            + self.anchor(&colours) * w.anchor
             + smoothness(&colours) * w.smoothness;
+        if !self.others.is_empty() {
+            let other = &self.others[self.step % self.others.len()];
+            let (other_l1, other_structure) =
+                other.photometric(other.render(texture, static_planes, &decoder));
+            loss = loss + (other_l1 * w.l1 + other_structure * w.structure) * w.other_views;
+        }
 
         let report = StepReport::read(self.step + 1, &loss, l1, structure)?;
         self.last_render = read(rgb.reshape([-1]))?;
@@ -306,6 +361,13 @@ impl Optimiser {
         );
         self.step += 1;
         Ok(report)
+    }
+
+    /// Weighted mean |colour logits − the unwrapped start's|.
+    fn anchor(&self, colours: &Tensor<3>) -> Tensor<1> {
+        let [_, t, _] = colours.dims();
+        let rgb = colours.clone().slice([0..3, 0..t, 0..t]);
+        ((rgb - self.frozen.start_colours.clone()).abs() * self.frozen.anchor_weight.clone()).mean()
     }
 
     pub fn settings(&self) -> &OptimiseSettings {
@@ -364,13 +426,12 @@ impl Scene {
     fn new(
         gpu: &Gpu,
         rig: &Rig,
-        fit: &Fit,
-        target: &Target,
+        target: ViewTarget,
         start: &Avatar,
         settings: &OptimiseSettings,
         device: &Device,
     ) -> anyhow::Result<Self> {
-        let (resolved, _) = fit.params.resolve(rig)?;
+        let (resolved, _) = target.params.resolve(rig)?;
         let vertices: Vec<f32> = skin(rig, &resolved)
             .vertices
             .iter()
@@ -399,8 +460,8 @@ impl Scene {
             .osg_decoder(plain_device)
             .map_err(anyhow::Error::msg)?;
         let n = target.size;
-        let camera = CameraLabel::from_eg3d(&fit.camera.eg3d_label());
-        let (ray_start, ray_end) = fit.camera.ray_bounds();
+        let camera = CameraLabel::from_eg3d(&target.camera.eg3d_label());
+        let (ray_start, ray_end) = target.camera.ray_bounds();
         let render = RenderSettings {
             resolution: n,
             depth_samples: MARCH_SAMPLES,
@@ -432,6 +493,7 @@ impl Scene {
         );
         let mask = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [n, n]), device);
         Ok(Self {
+            size: n,
             rasterizer: TriplaneRasterizer::new(
                 rig,
                 start.layout.clone(),
@@ -443,8 +505,31 @@ impl Scene {
             projection: projection.tensor(device),
             rays,
             target: Tensor::from_data(TensorData::new(target.rgb.clone(), [3, n, n]), device),
-            face_mask: mask(&target.face_mask),
+            mask: mask(&target.mask),
         })
+    }
+
+    /// The avatar's RGB `[3, N, N]` from this view.
+    fn render(
+        &self,
+        texture: Tensor<3>,
+        static_planes: Tensor<4>,
+        decoder: &OsgDecoder,
+    ) -> Tensor<3> {
+        let (renderings, _) = self.rasterizer.sample(&self.raster, texture);
+        let (planes, _) =
+            self.rasterizer
+                .blend(renderings, self.view_alphas.clone(), static_planes);
+        let n = self.size;
+        self.rays
+            .composite(planes, &self.projection, decoder)
+            .narrow(0, 0, 3)
+            .reshape([3, n, n])
+    }
+
+    /// (L1, 1 − SSIM) of `rgb` against the target inside its mask.
+    fn photometric(&self, rgb: Tensor<3>) -> (Tensor<1>, Tensor<1>) {
+        photometric(rgb, self.target.clone(), &self.mask)
     }
 }
 
@@ -488,11 +573,6 @@ fn uniform_static_planes(planes: &Array, size: usize) -> Array {
         shape: vec![k, c, size, size],
         data,
     }
-}
-
-/// Mean |T − mirror(T)| with u ↔ 1 − u.
-fn symmetry(texture: &Tensor<3>) -> Tensor<1> {
-    (texture.clone() - texture.clone().flip([2])).abs().mean()
 }
 
 /// Mean absolute difference of neighbouring texels.

@@ -10,6 +10,7 @@ use super::fit::{Fit, fit};
 use super::optimise::{OptimiseSettings, Optimiser, StepReport};
 use super::pti::{Pti, PtiSettings};
 use super::target::Target;
+use super::unwrap::{ATLAS_SIZE, PORTRAIT_SIZE, Unwrapped, unwrap};
 use crate::avatar::{Avatar, RigRef};
 use crate::gpu::Gpu;
 use crate::nets::generator::Next3dCheckpoint;
@@ -55,6 +56,11 @@ impl Prepared {
         Self::new(image, rig, &FaceModels::embedded()?)
     }
 
+    /// The portrait unwrapped into `rig`'s atlas through the fit.
+    pub fn unwrapped(&self, rig: &Rig) -> anyhow::Result<Unwrapped> {
+        unwrap(rig, &self.fit, &self.target(PORTRAIT_SIZE), ATLAS_SIZE)
+    }
+
     /// The portrait in the fitted camera's framing at `size`², with its masks.
     pub fn target(&self, size: usize) -> Target {
         Target::new(&self.portrait, &self.crop, &self.fit, &self.landmarks, size)
@@ -86,7 +92,7 @@ impl Inversion for Optimiser {
         self.settings().steps
     }
     fn stage(&self) -> &'static str {
-        "optimising the texture and planes"
+        "optimising the texture"
     }
     fn step(&mut self) -> anyhow::Result<StepReport> {
         Optimiser::step(self)
@@ -169,7 +175,15 @@ pub fn invert(
     let target = prepared.target(method.resolution());
     let mut optimiser: Box<dyn Inversion> = match method {
         Method::Direct(settings) => {
-            Box::new(Optimiser::new(gpu, rig, &prepared.fit, &target, settings)?)
+            let unwrapped = prepared.unwrapped(rig)?;
+            Box::new(Optimiser::new(
+                gpu,
+                rig,
+                &prepared.fit,
+                &target,
+                &unwrapped,
+                settings,
+            )?)
         }
         Method::Pivotal {
             checkpoint,

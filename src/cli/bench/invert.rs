@@ -19,6 +19,11 @@ pub fn run(gpu: &Gpu, sizes: &[usize], steps: usize) -> anyhow::Result<()> {
         "inversion of {PORTRAIT}: face, landmarks and rig fit {:.0} ms (CPU)",
         clock.lap()
     );
+    let unwrapped = prepared.unwrapped(&rig)?;
+    println!(
+        "the portrait unwrapped into the atlas {:.0} ms (CPU)",
+        clock.lap()
+    );
     let full = OptimiseSettings::default();
     for &n in sizes {
         let settings = OptimiseSettings {
@@ -27,7 +32,8 @@ pub fn run(gpu: &Gpu, sizes: &[usize], steps: usize) -> anyhow::Result<()> {
         };
         clock.lap();
         let target = prepared.target(n);
-        let mut optimiser = Optimiser::new(gpu, &rig, &prepared.fit, &target, settings)?;
+        let mut optimiser =
+            Optimiser::new(gpu, &rig, &prepared.fit, &target, &unwrapped, settings)?;
         let setup = clock.wait(gpu);
         optimiser.step()?; // compiles the kernels
         let first = clock.wait(gpu);
