@@ -27,6 +27,8 @@ use neuralhead::rig::{Rig, default_rig};
 /// The quality the issue asks of the default avatar.
 const MIN_PSNR: f64 = 27.0;
 const MAX_LANDMARK_ERROR: f64 = 0.03;
+/// Pixels per side the landmark model reads renders at.
+const DETECTOR_SIDE: usize = 512;
 const MIN_SIDE_OPACITY: f64 = 0.95;
 /// How well the opacity must match the skinned mesh's outline from the side (issue 18).
 const MIN_SILHOUETTE_IOU: f64 = 0.9;
@@ -253,27 +255,7 @@ fn landmarks_are_found_again_on_the_default_avatar() {
     let prepared = astronaut();
     let target = prepared.target(N);
     let (rgb, _) = render_default(&prepared.fit.camera);
-    // The detector wants more pixels than N: upscale smoothly.
-    let scale = 4;
-    let side = (N * scale) as u32;
-    let render = image::imageops::resize(
-        &to_image(&rgb, N),
-        side,
-        side,
-        image::imageops::FilterType::CatmullRom,
-    );
-    let face = models().find_face(&render).expect("a face on the render");
-    let found: Vec<[f64; 2]> = face
-        .landmarks
-        .points
-        .iter()
-        .map(|p| {
-            [
-                (f64::from(p[0]) + 0.5) / f64::from(side),
-                (f64::from(p[1]) + 0.5) / f64::from(side),
-            ]
-        })
-        .collect();
+    let found = detected_landmarks(&rgb).expect("a face on the render");
     let wanted = &target.landmarks;
     let iod = distance(wanted[33], wanted[263]);
     let error = found
@@ -288,6 +270,37 @@ fn landmarks_are_found_again_on_the_default_avatar() {
         error * 100.0
     );
     assert!(error < MAX_LANDMARK_ERROR, "landmark error {error}");
+}
+
+/// The landmark model's 468 points on a render (`[3, N, N]` in −1…1), in normalised
+/// coordinates, or `None` when it finds no face.
+fn detected_landmarks(rgb: &[f32]) -> Option<Vec<[f64; 2]>> {
+    // The detector wants more pixels than N: upscale smoothly.
+    let side = DETECTOR_SIDE as u32;
+    detected_on(&image::imageops::resize(
+        &to_image(rgb, N),
+        side,
+        side,
+        image::imageops::FilterType::CatmullRom,
+    ))
+}
+
+/// The landmark model's 468 points on an image, normalised to its side.
+fn detected_on(image: &image::RgbImage) -> Option<Vec<[f64; 2]>> {
+    let side = f64::from(image.width());
+    let face = models().find_face(image).ok()?;
+    Some(
+        face.landmarks
+            .points
+            .iter()
+            .map(|p| {
+                [
+                    (f64::from(p[0]) + 0.5) / side,
+                    (f64::from(p[1]) + 0.5) / side,
+                ]
+            })
+            .collect(),
+    )
 }
 
 /// ±20° of yaw from the training view: finite colours and an opaque face.
