@@ -303,6 +303,36 @@ fn detected_on(image: &image::RgbImage) -> Option<Vec<[f64; 2]>> {
     )
 }
 
+/// The back of the head is not a face: the front plane's features at (x, y) serve every
+/// point behind them, and a plain mean of the planes drew a third of the face there.
+#[test]
+fn no_face_is_found_on_the_back_of_the_head() {
+    let prepared = astronaut();
+    let camera = OrbitCamera {
+        yaw: prepared.fit.camera.yaw + std::f64::consts::PI,
+        ..prepared.fit.camera
+    };
+    let (rgb, _) = render_default(&camera);
+    if let Ok(dir) = std::env::var("NEURALHEAD_TEST_IMAGES") {
+        to_image(&rgb, N)
+            .save(format!("{dir}/back_of_head.png"))
+            .unwrap();
+    }
+    let found = models()
+        .find_face(&image::imageops::resize(
+            &to_image(&rgb, N),
+            DETECTOR_SIDE as u32,
+            DETECTOR_SIDE as u32,
+            image::imageops::FilterType::CatmullRom,
+        ))
+        .ok()
+        .map(|face| face.landmarks.presence);
+    assert!(
+        found.is_none(),
+        "a face (presence {found:?}) on the back of the head"
+    );
+}
+
 /// ±20° of yaw from the training view: finite colours and an opaque face.
 #[test]
 fn the_default_avatar_holds_up_at_twenty_degrees_of_yaw() {

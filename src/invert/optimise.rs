@@ -9,10 +9,11 @@
 //! optimisation corrects what the triplane's mixing of three views costs the training view,
 //! and is held near that start (the anchor term) so that it does not trade other views for
 //! it. The static planes stay empty: detail there would not move with the mesh and shows as
-//! doubled eyes and mouths at any other expression. The surface channel (channel 0 of the
-//! texture) and the decoder's hidden layer and density head are not optimised either. That is the silhouette prior in its strongest form — the render's
-//! opacity is exactly the skinned mesh's — and it lets every step re-composite frozen ray
-//! samples (`frozen_rays.rs`) instead of marching.
+//! doubled eyes and mouths at any other expression. The surface and depth channels of the
+//! texture and the decoder's hidden layer and density head are not optimised either. That is
+//! the silhouette prior in its strongest form — the render's opacity is exactly the skinned
+//! mesh's — and it lets every step re-composite frozen ray samples (`frozen_rays.rs`)
+//! instead of marching.
 //!
 //! Loss = L1 + 0.5·(1 − SSIM), both inside the face mask (the hull of the portrait's
 //! landmarks), + the anchor (L1 of the colour logits to the unwrapped start, heavier where the
@@ -28,7 +29,9 @@ use super::losses::photometric;
 use super::other_views::{other_views, textured_target};
 use super::target::{Target, rgb_image};
 use super::unwrap::Unwrapped;
-use crate::avatar::painted::painted_with_colours;
+use crate::avatar::painted::{
+    AWAY_CHANNELS, COLOUR_CHANNELS, DEPTH_CHANNEL, FRONT, painted_with_colours,
+};
 use crate::avatar::{Array, Avatar, RigRef, SourceState};
 use crate::gpu::Gpu;
 use crate::invert::fit::Fit;
@@ -142,7 +145,8 @@ impl StepReport {
     }
 }
 
-/// The optimised colour channels (1…C−1) of the texture.
+/// The optimised channels of the texture: both colour sets and the unused rest
+/// (`painted.rs` says what each is).
 #[derive(Module, Debug)]
 struct Appearance {
     texture: Param<Tensor<3>>,
@@ -155,12 +159,16 @@ struct ColourHead {
     bias: Param<Tensor<1>>,
 }
 
-/// What stays as the painted avatar made it: the surface channel, the static planes, the
-/// hidden layer and the density head; and what the anchor holds the colours to.
+/// What stays as the painted avatar made it: the surface and depth channels, the static
+/// planes, the hidden layer and the density head; and what the anchor holds the colours to.
 struct Frozen {
-    texture_surface: Tensor<3>,
+    texture_geometry: Tensor<3>,
+    /// 1 where a texel belongs to the away set (`painted.rs`), 0 at the front: the face must
+    /// add nothing to that set, or it shows on the back of the head.
+    away_mask: Tensor<3>,
     static_planes: Tensor<4>,
-    /// The unwrapped colour logits `[3, T, T]` and the anchor's weight per texel `[1, T, T]`.
+    /// The unwrapped colour logits of both sets `[6, T, T]` and the anchor's weight per
+    /// texel `[1, T, T]`.
     start_colours: Tensor<3>,
     anchor_weight: Tensor<3>,
     w0: Tensor<2>,
@@ -227,7 +235,8 @@ impl Optimiser {
             settings.resolution
         );
         let device = gpu.burn.clone().autodiff();
-        let mut start = painted_with_colours(RigRef::of(rig, None), unwrapped.size, &unwrapped.rgb);
+        let mut start =
+            painted_with_colours(rig, RigRef::of(rig, None), unwrapped.size, &unwrapped.rgb);
         sharpen_surface(&mut start, SURFACE_SHARPENING);
         start.static_planes = uniform_static_planes(&start.static_planes, settings.static_size);
         let training = ViewTarget {
@@ -256,6 +265,11 @@ impl Optimiser {
         let texture: Tensor<3> = tensor(&start.texture, &device);
         let static_planes: Tensor<4> = tensor(&start.static_planes, &device);
         let [c, t, _] = texture.dims();
+        let plane = t * t;
+        let away_mask: Vec<f32> = start.texture.data[DEPTH_CHANNEL * plane..][..plane]
+            .iter()
+            .map(|&depth| f32::from(u8::from(depth < FRONT)))
+            .collect();
         let anchor_weight: Vec<f32> = unwrapped
             .confidence
             .iter()
@@ -276,9 +290,16 @@ impl Optimiser {
             scene,
             others,
             frozen: Frozen {
-                texture_surface: texture.clone().slice([0..1, 0..t, 0..t]),
+                texture_geometry: texture
+                    .clone()
+                    .slice([0..COLOUR_CHANNELS.start, 0..t, 0..t]),
+                away_mask: Tensor::from_data(TensorData::new(away_mask, [1, t, t]), &device),
                 static_planes,
-                start_colours: texture.clone().slice([1..4, 0..t, 0..t]),
+                start_colours: texture.clone().slice([
+                    COLOUR_CHANNELS.start..AWAY_CHANNELS.end,
+                    0..t,
+                    0..t,
+                ]),
                 anchor_weight: Tensor::from_data(
                     TensorData::new(anchor_weight, [1, t, t]),
                     &device,
@@ -289,7 +310,7 @@ impl Optimiser {
                 density_bias: b1.clone().narrow(0, 0, 1),
             },
             appearance: Appearance {
-                texture: Param::from_tensor(texture.slice([1..c, 0..t, 0..t])),
+                texture: Param::from_tensor(texture.slice([COLOUR_CHANNELS.start..c, 0..t, 0..t])),
             },
             head: ColourHead {
                 weight: Param::from_tensor(w1.slice([1..rows, 0..hidden])),
@@ -309,10 +330,7 @@ impl Optimiser {
     fn assembled(&self) -> (Tensor<3>, Tensor<4>, OsgDecoder) {
         let f = &self.frozen;
         (
-            Tensor::cat(
-                vec![f.texture_surface.clone(), self.appearance.texture.val()],
-                0,
-            ),
+            self.texture(),
             f.static_planes.clone(),
             OsgDecoder {
                 w0: f.w0.clone(),
@@ -320,6 +338,25 @@ impl Optimiser {
                 w1: Tensor::cat(vec![f.density_weight.clone(), self.head.weight.val()], 0),
                 b1: Tensor::cat(vec![f.density_bias.clone(), self.head.bias.val()], 0),
             },
+        )
+    }
+
+    /// The whole texture: the frozen geometry channels, then the optimised ones with the
+    /// face's texels kept out of the away set.
+    fn texture(&self) -> Tensor<3> {
+        let f = &self.frozen;
+        let optimised = self.appearance.texture.val();
+        let [c, _, _] = optimised.dims();
+        let away = AWAY_CHANNELS.start - COLOUR_CHANNELS.start;
+        let rest = AWAY_CHANNELS.end - COLOUR_CHANNELS.start;
+        Tensor::cat(
+            vec![
+                f.texture_geometry.clone(),
+                optimised.clone().narrow(0, 0, away),
+                optimised.clone().narrow(0, away, AWAY_CHANNELS.len()) * f.away_mask.clone(),
+                optimised.narrow(0, rest, c - rest),
+            ],
+            0,
         )
     }
 
@@ -365,9 +402,10 @@ impl Optimiser {
 
     /// Weighted mean |colour logits − the unwrapped start's|.
     fn anchor(&self, colours: &Tensor<3>) -> Tensor<1> {
-        let [_, t, _] = colours.dims();
-        let rgb = colours.clone().slice([0..3, 0..t, 0..t]);
-        ((rgb - self.frozen.start_colours.clone()).abs() * self.frozen.anchor_weight.clone()).mean()
+        let sets = self.frozen.start_colours.dims()[0];
+        let logits = colours.clone().narrow(0, 0, sets);
+        ((logits - self.frozen.start_colours.clone()).abs() * self.frozen.anchor_weight.clone())
+            .mean()
     }
 
     pub fn settings(&self) -> &OptimiseSettings {

@@ -119,7 +119,7 @@ pub fn fill_islands(islands: &Islands, rgb: &mut [[f32; 3]], confidence: &[f32])
 
 /// Each texel's colour blended with its neighbourhood's by how little weight it has itself:
 /// weight 1 keeps the colour, weight 0 takes the weighted mean of the nearest weighted texels.
-fn push_pull(rgb: &[[f32; 3]], weight: &[f32], size: usize) -> Vec<[f32; 3]> {
+pub(crate) fn push_pull(rgb: &[[f32; 3]], weight: &[f32], size: usize) -> Vec<[f32; 3]> {
     // Level 0 is the texture; each next level sums 2×2 blocks of weight and weighted colour.
     let mut levels: Vec<(usize, Vec<f32>, Vec<[f32; 3]>)> = vec![(
         size,
