@@ -7,10 +7,11 @@
 //! rig's own surface: the offset between the two is added to the skinned point, so a face
 //! the detector sees as neutral fits at zero expression.
 
-use glam::{DMat3, DQuat, DVec3};
+use glam::DVec3;
 
 use crate::rig::Rig;
 use crate::rig::default_rig::canonical::CanonicalFace;
+use crate::rig::default_rig::head::registration::Warp;
 use crate::rig::params::RigParams;
 use crate::rig::skin_cpu::{points_on, skin};
 
@@ -29,82 +30,12 @@ pub fn detector_offsets(rig: &Rig) -> anyhow::Result<Vec<[f64; 3]>> {
         canonical.positions.len(),
         on_rig.len()
     );
-    let canonical: Vec<DVec3> = canonical.positions[..on_rig.len()]
-        .iter()
-        .map(|&p| DVec3::from_array(p))
-        .collect();
-    let aligned = align_similarity(&canonical, &on_rig);
-    Ok(aligned
+    let canonical: Vec<[f64; 3]> = canonical.positions[..on_rig.len()].to_vec();
+    let targets: Vec<[f64; 3]> = on_rig.iter().map(|p| p.to_array()).collect();
+    let similarity = Warp::similarity(&canonical, &targets);
+    Ok(canonical
         .iter()
         .zip(&on_rig)
-        .map(|(a, b)| (*a - *b).to_array())
+        .map(|(a, b)| (DVec3::from_array(similarity.apply(*a)) - *b).to_array())
         .collect())
-}
-
-/// `from` moved by the rotation, uniform scale and translation that bring it closest to `to`
-/// in the least-squares sense (Horn's quaternion method).
-pub fn align_similarity(from: &[DVec3], to: &[DVec3]) -> Vec<DVec3> {
-    let mean = |p: &[DVec3]| p.iter().copied().sum::<DVec3>() / p.len() as f64;
-    let (mean_from, mean_to) = (mean(from), mean(to));
-    let a: Vec<DVec3> = from.iter().map(|p| *p - mean_from).collect();
-    let b: Vec<DVec3> = to.iter().map(|p| *p - mean_to).collect();
-    let rotation = DMat3::from_quat(best_rotation(&a, &b));
-    let turned: Vec<DVec3> = a.iter().map(|p| rotation * *p).collect();
-    let scale = turned.iter().zip(&b).map(|(p, q)| p.dot(*q)).sum::<f64>()
-        / turned.iter().map(|p| p.length_squared()).sum::<f64>();
-    turned.iter().map(|p| *p * scale + mean_to).collect()
-}
-
-/// The rotation R minimising Σ |R·aᵢ − bᵢ|² for centred point sets: the eigenvector of Horn's
-/// 4×4 matrix with the largest eigenvalue, by power iteration on it shifted to be positive.
-fn best_rotation(a: &[DVec3], b: &[DVec3]) -> DQuat {
-    let mut s = [[0.0f64; 3]; 3];
-    for (p, q) in a.iter().zip(b) {
-        for (i, pi) in p.to_array().into_iter().enumerate() {
-            for (j, qj) in q.to_array().into_iter().enumerate() {
-                s[i][j] += pi * qj;
-            }
-        }
-    }
-    let [[xx, xy, xz], [yx, yy, yz], [zx, zy, zz]] = s;
-    let n = [
-        [xx + yy + zz, yz - zy, zx - xz, xy - yx],
-        [yz - zy, xx - yy - zz, xy + yx, zx + xz],
-        [zx - xz, xy + yx, -xx + yy - zz, yz + zy],
-        [xy - yx, zx + xz, yz + zy, -xx - yy + zz],
-    ];
-    let shift: f64 = n.iter().flatten().map(|v| v.abs()).sum();
-    let mut q = [1.0, 0.0, 0.0, 0.0];
-    for _ in 0..500 {
-        let next: [f64; 4] =
-            std::array::from_fn(|i| (0..4).map(|j| n[i][j] * q[j]).sum::<f64>() + shift * q[i]);
-        let norm = next.iter().map(|v| v * v).sum::<f64>().sqrt();
-        q = next.map(|v| v / norm);
-    }
-    DQuat::from_xyzw(q[1], q[2], q[3], q[0]).normalize()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A point set turned, scaled and moved is brought back onto the original.
-    #[test]
-    fn a_similarity_is_undone() {
-        let points: Vec<DVec3> = (0..40)
-            .map(|i| {
-                let t = i as f64;
-                DVec3::new((t * 0.37).sin(), (t * 0.91).cos(), (t * 0.13).sin() * 0.5)
-            })
-            .collect();
-        let turn = DMat3::from_quat(DQuat::from_euler(glam::EulerRot::YXZ, 0.4, -0.3, 0.2));
-        let moved: Vec<DVec3> = points
-            .iter()
-            .map(|p| turn * *p * 1.7 + DVec3::new(0.1, -2.0, 0.5))
-            .collect();
-        let back = align_similarity(&moved, &points);
-        for (p, q) in back.iter().zip(&points) {
-            assert!((*p - *q).length() < 1e-9, "{p} vs {q}");
-        }
-    }
 }
