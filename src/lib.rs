@@ -4,6 +4,7 @@
 pub mod app;
 pub mod avatar;
 pub mod cli;
+pub mod export;
 pub mod fadm;
 pub mod gpu;
 pub mod invert;

@@ -95,7 +95,12 @@ impl Recording {
                     self.camera,
                 )
             }
-            Animation::Sequence(sequence) => (sequence.frames[i].clone(), self.camera),
+            Animation::Sequence(sequence) => {
+                let camera = sequence
+                    .head_pose(i)
+                    .map_or(self.camera, |head| head.on(self.camera));
+                (sequence.frames[i].clone(), camera)
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 //! The desktop window: eframe + egui on the shared wgpu device, with a render thread.
 
 mod bake_job;
+mod export_job;
+mod export_panel;
 mod generator_panel;
 mod invert_job;
 mod invert_panel;
@@ -12,6 +14,7 @@ mod refine_engine;
 mod refine_panel;
 mod settings;
 mod sharpen;
+mod take;
 mod viewer;
 mod worker;
 

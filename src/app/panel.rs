@@ -41,6 +41,7 @@ impl ViewerApp {
             self.render_section(ui);
             self.refinement_section(ui);
             self.capture_section(ui);
+            self.export_section(ui);
             self.performance_section(ui);
             about_section(ui);
         });
@@ -238,8 +239,9 @@ impl ViewerApp {
         ui.collapsing("Expression sequence", |ui| {
             ui.label(
                 egui::RichText::new(
-                    "A CSV (a column per expression, plus jaw_open, gaze_yaw, …) or a JSON list \
-                     of parameters, one entry per frame.",
+                    "A CSV (a column per expression, plus jaw_open, gaze_yaw, camera_yaw, …), a \
+                     Live Link Face CSV from an iPhone, or a JSON list of parameters, one entry \
+                     per frame.",
                 )
                 .weak(),
             );
@@ -259,14 +261,23 @@ impl ViewerApp {
                     }
                 }
             });
+            self.take_controls(ui);
             let mut close = false;
             if let Some(playback) = &mut self.playback {
                 ui.label(format!(
-                    "{}: {} frames at {} fps",
+                    "{}: {} frames at {} fps{}",
                     playback.name,
                     playback.sequence.frames.len(),
-                    playback.sequence.fps
+                    playback.sequence.fps,
+                    if playback.sequence.head_poses.is_empty() {
+                        ""
+                    } else {
+                        ", head pose on the camera"
+                    }
                 ));
+                for note in &playback.sequence.notes {
+                    ui.label(egui::RichText::new(format!("note: {note}")).weak());
+                }
                 ui.horizontal(|ui| {
                     let label = if playback.playing { "Pause" } else { "Play" };
                     if ui.button(label).clicked() {
@@ -284,9 +295,56 @@ impl ViewerApp {
                     playback.playing = false;
                     playback.seek(frame);
                 }
+                ui.horizontal(|ui| {
+                    labelled_field(ui, "Live Link Face CSV:", &mut self.live_link_path);
+                    if ui
+                        .button("Save")
+                        .on_hover_text(
+                            "ARKit's 52 weights and head and eye rotations, for iPhone-driven rigs",
+                        )
+                        .clicked()
+                    {
+                        let path = PathBuf::from(self.live_link_path.trim());
+                        self.message =
+                            Some(match playback.sequence.save_live_link(&path, &self.rig) {
+                                Ok(notes) if notes.is_empty() => {
+                                    (false, format!("saved {}", path.display()))
+                                }
+                                Ok(notes) => (
+                                    false,
+                                    format!("saved {} ({})", path.display(), notes.join("; ")),
+                                ),
+                                Err(e) => (true, format!("{e:#}")),
+                            });
+                    }
+                });
             }
             if close {
                 self.playback = None;
+            }
+        });
+    }
+
+    /// Record a take: the sliders and camera as they move, into a sequence.
+    fn take_controls(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| match self.take.take() {
+            Some(take) => {
+                ui.label(format!("recording a take: {} frames", take.frames()));
+                if ui.button("Stop").clicked() {
+                    self.playback = Some(Playback::of(take.finish(), "take".into()));
+                } else {
+                    self.take = Some(take);
+                }
+            }
+            None => {
+                if ui
+                    .button("Record a take")
+                    .on_hover_text("records the sliders and the camera at 30 frames/s until Stop")
+                    .clicked()
+                {
+                    self.playback = None;
+                    self.take = Some(super::take::Take::new());
+                }
             }
         });
     }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::rig::sequence::Sequence;
+use crate::rig::sequence::{HeadPose, Sequence};
 use crate::rig::{Rig, RigParams};
 
 pub struct Playback {
@@ -18,14 +18,22 @@ pub struct Playback {
 
 impl Playback {
     pub fn load(path: &Path, rig: &Rig) -> anyhow::Result<Self> {
-        Ok(Self {
-            sequence: Sequence::load(path, rig)?,
-            name: path.display().to_string(),
+        Ok(Self::of(
+            Sequence::load(path, rig)?,
+            path.display().to_string(),
+        ))
+    }
+
+    /// Plays `sequence` (named `name` in the panel) from its start.
+    pub fn of(sequence: Sequence, name: String) -> Self {
+        Self {
+            sequence,
+            name,
             playing: true,
             looping: true,
             position: 0.0,
             last_tick: None,
-        })
+        }
     }
 
     /// Advances the clock while playing; returns the frame's parameters.
@@ -42,6 +50,11 @@ impl Playback {
         }
         self.last_tick = Some(now);
         &self.sequence.frames[self.frame()]
+    }
+
+    /// The head pose of the current frame, if the sequence moves the head.
+    pub fn head_pose(&self) -> Option<HeadPose> {
+        self.sequence.head_pose(self.frame())
     }
 
     pub fn frame(&self) -> usize {

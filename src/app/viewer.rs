@@ -63,6 +63,7 @@ pub struct ViewerApp {
     pub(super) inversion: super::invert_panel::InvertState,
     pub(super) record: super::record_panel::RecordState,
     pub(super) generator: super::generator_panel::GeneratorState,
+    pub(super) export: super::export_panel::ExportState,
     /// The FLAME rig file the current rig came from (`None` for the default rig).
     pub(super) rig_file: Option<String>,
     /// Whether the shown avatar has a generator's networks (mouth, blending, SR).
@@ -78,6 +79,9 @@ pub struct ViewerApp {
     pub(super) avatar_path: String,
     pub(super) sequence_path: String,
     pub(super) playback: Option<super::playback::Playback>,
+    /// A take being recorded from the sliders and camera.
+    pub(super) take: Option<super::take::Take>,
+    pub(super) live_link_path: String,
     screenshot: Option<PathBuf>,
     screenshot_receiver: Option<std::sync::mpsc::Receiver<Arc<egui::ColorImage>>>,
 }
@@ -130,6 +134,7 @@ impl ViewerApp {
             inversion: Default::default(),
             record: Default::default(),
             generator,
+            export: Default::default(),
             rig_file: None,
             shown_mesh: None,
             has_generator,
@@ -144,6 +149,8 @@ impl ViewerApp {
             avatar_path: String::new(),
             sequence_path: String::new(),
             playback: None,
+            take: None,
+            live_link_path: "neuralhead-take.csv".into(),
             screenshot,
             screenshot_receiver: None,
         }
@@ -186,8 +193,14 @@ impl ViewerApp {
         &self.settings.adapter
     }
 
+    /// The camera frames are rendered with: the panel's, turned as the playing sequence's
+    /// head pose says when it has one.
     pub fn camera(&self) -> OrbitCamera {
-        self.settings.camera
+        let camera = self.settings.camera;
+        match self.playback.as_ref().and_then(|p| p.head_pose()) {
+            Some(head) => head.on(camera),
+            None => camera,
+        }
     }
 
     /// Shows `avatar`, on `rig`; another rig than the current one resets the parameters
@@ -242,7 +255,7 @@ impl ViewerApp {
         };
         Request {
             params: self.params.clone(),
-            camera: s.camera,
+            camera: self.camera(),
             options,
             view,
             preview,
@@ -441,6 +454,7 @@ impl eframe::App for ViewerApp {
         self.receive_inversions(&ctx);
         self.receive_recordings(&ctx);
         self.receive_bakes();
+        self.receive_exports();
         self.handle_dropped_files(&ctx);
         let before = self.settings.clone();
         let panel = egui::Panel::left("controls")
@@ -459,6 +473,10 @@ impl eframe::App for ViewerApp {
             if playback.playing {
                 ctx.request_repaint();
             }
+        }
+        if let Some(take) = &mut self.take {
+            take.sample(&self.params, &self.settings.camera);
+            ctx.request_repaint();
         }
         // A pressed button anywhere: a slider or the image is being dragged.
         let moving = ctx.input(|i| i.pointer.any_down());

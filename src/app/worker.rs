@@ -6,6 +6,7 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Instant;
 
 use super::bake_job::{self, BakeJob, BakeUpdate};
+use super::export_job::{self, ExportJob, ExportUpdate};
 use super::invert_job::{self, InvertJob, InvertUpdate};
 use super::record_job::{self, RecordJob, RecordUpdate};
 use super::refine_engine::{RefineEngine, RefineJob, RefineUpdate};
@@ -91,6 +92,7 @@ pub enum Job {
     Invert(Box<InvertJob>),
     Record(Box<RecordJob>),
     Bake(Box<BakeJob>),
+    Export(Box<ExportJob>),
 }
 
 #[derive(Default)]
@@ -101,6 +103,7 @@ struct Mailbox {
     invert: Option<InvertJob>,
     record: Option<RecordJob>,
     bake: Option<BakeJob>,
+    export: Option<ExportJob>,
     stop: bool,
 }
 
@@ -114,6 +117,7 @@ impl Mailbox {
             || self.invert.is_some()
             || self.record.is_some()
             || self.bake.is_some()
+            || self.export.is_some()
     }
 }
 
@@ -124,6 +128,7 @@ pub struct Worker {
     inversions: mpsc::Receiver<InvertUpdate>,
     recordings: mpsc::Receiver<RecordUpdate>,
     bakes: mpsc::Receiver<BakeUpdate>,
+    exports: mpsc::Receiver<ExportUpdate>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -141,6 +146,7 @@ impl Worker {
         let (invert_sender, inversions) = mpsc::channel();
         let (record_sender, recordings) = mpsc::channel();
         let (bake_sender, bakes) = mpsc::channel();
+        let (export_sender, exports) = mpsc::channel();
         let shared = mailbox.clone();
         let thread = std::thread::Builder::new()
             .name("render".into())
@@ -190,6 +196,18 @@ impl Worker {
                             let _ = bake_sender.send(update);
                             repaint();
                         }
+                        Job::Export(mut job) => {
+                            // The shown avatar's identity: the panel's parameters leave it to
+                            // the pipeline.
+                            job.params.identity = state.source.params.identity.clone();
+                            let stopping = || read_mailbox(&shared, |m| m.stop);
+                            let rig = state.rig.clone();
+                            let pipeline = state.pipeline.as_mut().map_err(|e| &*e);
+                            export_job::run(pipeline, &rig, &job, stopping, |update| {
+                                let _ = export_sender.send(update);
+                                repaint();
+                            });
+                        }
                         Job::Record(job) => {
                             let stopping = || read_mailbox(&shared, |m| m.stop);
                             let pipeline = state.pipeline.as_mut().map_err(|e| &*e);
@@ -209,6 +227,7 @@ impl Worker {
             inversions,
             recordings,
             bakes,
+            exports,
             thread: Some(thread),
         }
     }
@@ -241,6 +260,16 @@ impl Worker {
     /// Bakes an avatar from a generator checkpoint and shows it.
     pub fn bake(&self, job: BakeJob) {
         self.post(|m| m.bake = Some(job));
+    }
+
+    /// Exports the avatar (a glTF head, its volume as a mesh); renders wait until it ends.
+    pub fn export(&self, job: ExportJob) {
+        self.post(|m| m.export = Some(job));
+    }
+
+    /// Export progress that arrived since the last call, oldest first.
+    pub fn exports(&self) -> Vec<ExportUpdate> {
+        self.exports.try_iter().collect()
     }
 
     /// Finished bakes since the last call.
@@ -321,6 +350,9 @@ fn next_job(mailbox: &(Mutex<Mailbox>, Condvar)) -> Option<Job> {
         }
         if let Some(job) = m.record.take() {
             return Some(Job::Record(Box::new(job)));
+        }
+        if let Some(job) = m.export.take() {
+            return Some(Job::Export(Box::new(job)));
         }
         if let Some(job) = m.bake.take() {
             return Some(Job::Bake(Box::new(job)));

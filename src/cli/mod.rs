@@ -1,7 +1,9 @@
-//! The command line: `render`, `record`, `bake`, `invert`, `bench`, `inspect`, `adapters`.
+//! The command line: `render`, `record`, `bake`, `invert`, `export`, `bench`, `inspect`,
+//! `adapters`.
 
 pub mod bake;
 pub mod bench;
+pub mod export;
 pub mod invert;
 pub mod neural;
 pub mod planes;
@@ -40,6 +42,9 @@ pub enum Command {
     Render(Box<render::RenderArgs>),
     /// Record an orbit, an expression sweep or a sequence to PNG frames and an MP4.
     Record(Box<record::RecordArgs>),
+    /// Export an avatar as a rigged glTF head or its volume as a PLY mesh; a sequence as a
+    /// Live Link Face (ARKit) CSV.
+    Export(Box<export::ExportArgs>),
     /// Bake an avatar from a converted Next3D checkpoint and a seed.
     Bake(bake::BakeArgs),
     /// Turn a portrait into an avatar of the default rig (one-shot inversion).
@@ -76,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Render(args) => render::run(&cli.adapter, &args),
         Command::Record(args) => record::run(&cli.adapter, &args),
         Command::Bake(args) => bake::run(&cli.adapter, &args),
+        Command::Export(args) => export::run(&cli.adapter, &args),
         Command::Invert(args) => invert::run(&cli.adapter, &args),
         Command::Bench(args) => bench::run(&cli.adapter, &args),
         Command::Inspect { rig } => {

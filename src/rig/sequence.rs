@@ -1,15 +1,19 @@
 //! Expression sequences: per-frame rig parameters to play on a timeline.
 //!
-//! * JSON: a list of [`RigParams`], or `{ "fps": 25, "frames": [ … ] }`.
+//! * JSON: a list of [`RigParams`], or `{ "fps": 25, "frames": [ … ], "head_poses": [ … ] }`.
 //! * CSV: a header, then one row per frame. Columns are expression names (default rig) or
 //!   component indices (FLAME), plus `jaw_open`, `jaw_sideways`, `gaze_yaw`, `gaze_pitch`,
-//!   `neck_pitch`, `neck_yaw`, `neck_roll` in radians; `frame` and `time` are ignored.
+//!   `neck_pitch`, `neck_yaw`, `neck_roll` and the head pose `camera_yaw`, `camera_pitch`,
+//!   `camera_roll` in radians; `frame` and `time` are ignored.
+//! * Live Link Face's CSV (an iPhone's ARKit capture), recognised by its header: see
+//!   [`crate::export::live_link`].
 
 use std::path::Path;
 
 use serde::Deserialize;
 
 use super::{Rig, RigParams};
+use crate::render::camera::OrbitCamera;
 
 /// Frames per second when the file does not say.
 pub const DEFAULT_FPS: f64 = 25.0;
@@ -17,10 +21,35 @@ pub const DEFAULT_FPS: f64 = 25.0;
 /// a file that claims more is refused before anything is read.
 pub const MAX_BYTES: u64 = 256 << 20;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sequence {
     pub fps: f64,
     pub frames: Vec<RigParams>,
+    /// The head's pose per frame, played as camera moves; empty when the file has none.
+    pub head_poses: Vec<HeadPose>,
+    /// What loading skipped and the user should know (columns the rig has no use for).
+    pub notes: Vec<String>,
+}
+
+/// The head's pose in one frame as the camera that shows it (head pose is the camera):
+/// the camera panel's yaw, pitch and roll, in radians.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, Deserialize)]
+pub struct HeadPose {
+    pub yaw: f64,
+    pub pitch: f64,
+    pub roll: f64,
+}
+
+impl HeadPose {
+    /// `camera` turned to this pose (its distance and field of view kept).
+    pub fn on(self, camera: OrbitCamera) -> OrbitCamera {
+        OrbitCamera {
+            yaw: self.yaw,
+            pitch: self.pitch,
+            roll: self.roll,
+            ..camera
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +94,7 @@ impl Sequence {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
         let mut sequence = if is_csv {
-            parse_csv(&bytes).map_err(format)?
+            parse_csv(&bytes, rig).map_err(format)?
         } else {
             parse_json(&bytes).map_err(format)?
         };
@@ -74,6 +103,20 @@ impl Sequence {
         }
         if !(sequence.fps.is_finite() && sequence.fps > 0.0 && sequence.fps <= 240.0) {
             return Err(format(format!("fps {} is outside 0…240", sequence.fps)));
+        }
+        if !sequence.head_poses.is_empty() && sequence.head_poses.len() != sequence.frames.len() {
+            return Err(format(format!(
+                "it has {} head poses for {} frames",
+                sequence.head_poses.len(),
+                sequence.frames.len()
+            )));
+        }
+        if let Some(bad) = sequence
+            .head_poses
+            .iter()
+            .position(|h| ![h.yaw, h.pitch, h.roll].iter().all(|x| x.is_finite()))
+        {
+            return Err(format(format!("head pose {bad} is not a number")));
         }
         for (frame, params) in sequence.frames.iter().enumerate() {
             params.resolve(rig).map_err(|e| SequenceError::Frame {
@@ -103,6 +146,24 @@ impl Sequence {
     pub fn duration(&self) -> f64 {
         self.frames.len() as f64 / self.fps
     }
+
+    /// The head pose of frame `index`, if the sequence moves the head.
+    pub fn head_pose(&self, index: usize) -> Option<HeadPose> {
+        self.head_poses.get(index).copied()
+    }
+
+    /// Writes the sequence in Live Link Face's layout (atomically); returns what that layout
+    /// could not carry.
+    pub fn save_live_link(&self, path: &Path, rig: &Rig) -> anyhow::Result<Vec<String>> {
+        let (text, notes) = crate::export::live_link::write(self, rig);
+        crate::io::write_atomically(path, text.as_bytes()).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write {}: {e} (nothing was changed there)",
+                path.display()
+            )
+        })?;
+        Ok(notes)
+    }
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Sequence, String> {
@@ -110,20 +171,35 @@ fn parse_json(bytes: &[u8]) -> Result<Sequence, String> {
     #[serde(untagged)]
     enum File {
         Frames(Vec<RigParams>),
-        WithRate { fps: f64, frames: Vec<RigParams> },
+        WithRate {
+            fps: f64,
+            frames: Vec<RigParams>,
+            #[serde(default)]
+            head_poses: Vec<HeadPose>,
+        },
     }
     Ok(
         match serde_json::from_slice::<File>(bytes).map_err(|e| e.to_string())? {
             File::Frames(frames) => Sequence {
                 fps: DEFAULT_FPS,
                 frames,
+                ..Default::default()
             },
-            File::WithRate { fps, frames } => Sequence { fps, frames },
+            File::WithRate {
+                fps,
+                frames,
+                head_poses,
+            } => Sequence {
+                fps,
+                frames,
+                head_poses,
+                notes: Vec::new(),
+            },
         },
     )
 }
 
-fn parse_csv(bytes: &[u8]) -> Result<Sequence, String> {
+fn parse_csv(bytes: &[u8], rig: &Rig) -> Result<Sequence, String> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(bytes);
@@ -133,10 +209,16 @@ fn parse_csv(bytes: &[u8]) -> Result<Sequence, String> {
         .iter()
         .map(str::to_string)
         .collect();
+    if crate::export::live_link::is_live_link(&header) {
+        return crate::export::live_link::parse(bytes, rig);
+    }
+    let has_head = header.iter().any(|h| h.starts_with("camera_"));
     let mut frames = Vec::new();
+    let mut head_poses = Vec::new();
     for (row, record) in reader.records().enumerate() {
         let record = record.map_err(|e| e.to_string())?;
         let mut params = RigParams::default();
+        let mut head = HeadPose::default();
         for (column, field) in header.iter().zip(record.iter()) {
             if column == "frame" || column == "time" || field.is_empty() {
                 continue;
@@ -158,16 +240,24 @@ fn parse_csv(bytes: &[u8]) -> Result<Sequence, String> {
                 "neck_pitch" => params.neck[0] = value,
                 "neck_yaw" => params.neck[1] = value,
                 "neck_roll" => params.neck[2] = value,
+                "camera_yaw" => head.yaw = f64::from(value),
+                "camera_pitch" => head.pitch = f64::from(value),
+                "camera_roll" => head.roll = f64::from(value),
                 name => {
                     params.expression.insert(name.to_string(), value);
                 }
             }
         }
         frames.push(params);
+        if has_head {
+            head_poses.push(head);
+        }
     }
     Ok(Sequence {
         fps: DEFAULT_FPS,
         frames,
+        head_poses,
+        notes: Vec::new(),
     })
 }
 
@@ -187,10 +277,12 @@ mod tests {
         let rig = default_rig::embedded();
         let csv = write(
             "seq.csv",
-            "frame, jawOpen, mouthSmile_L, gaze_yaw\n0, 0.0, 0.5, 0.1\n1, 0.5, , -0.1\n",
+            "frame, jawOpen, mouthSmile_L, gaze_yaw, camera_yaw\n0, 0.0, 0.5, 0.1, 0.3\n1, 0.5, , -0.1, -0.2\n",
         );
         let sequence = Sequence::load(&csv, &rig).unwrap();
         assert_eq!(sequence.frames.len(), 2);
+        let turned = sequence.head_pose(1).unwrap().on(OrbitCamera::default());
+        assert!((turned.yaw + 0.2).abs() < 1e-7 && turned.radius == OrbitCamera::default().radius);
         assert_eq!(sequence.frames[1].expression["jawOpen"], 0.5);
         assert!(!sequence.frames[1].expression.contains_key("mouthSmile_L"));
         assert_eq!(sequence.frames[0].eyes.right[1], 0.1);
@@ -201,6 +293,7 @@ mod tests {
         );
         let sequence = Sequence::load(&json, &rig).unwrap();
         assert_eq!(sequence.fps, 10.0);
+        assert!(sequence.head_pose(0).is_none());
         assert_eq!(sequence.frame_at(0.15, true), 1);
         assert_eq!(sequence.frame_at(0.25, true), 0);
         assert_eq!(sequence.frame_at(5.0, false), 1);
