@@ -96,10 +96,8 @@ pub fn run(adapter: &AdapterChoice, args: &ExportArgs) -> anyhow::Result<()> {
             path,
             &mut progress,
         )?;
-        bar.println(format!(
-            "{line} in {:.1} s",
-            started.elapsed().as_secs_f64()
-        ));
+        // Printed beside the bar, which draws nothing when stdout is not a terminal.
+        bar.suspend(|| println!("{line} in {:.1} s", started.elapsed().as_secs_f64()));
     }
     if let Some(path) = &args.shape {
         let started = Instant::now();
@@ -111,10 +109,8 @@ pub fn run(adapter: &AdapterChoice, args: &ExportArgs) -> anyhow::Result<()> {
             path,
             &mut progress,
         )?;
-        bar.println(format!(
-            "{line} in {:.1} s",
-            started.elapsed().as_secs_f64()
-        ));
+        // Printed beside the bar, which draws nothing when stdout is not a terminal.
+        bar.suspend(|| println!("{line} in {:.1} s", started.elapsed().as_secs_f64()));
     }
     bar.finish_and_clear();
     Ok(())

@@ -21,8 +21,9 @@ pub struct Field {
     box_warp: f64,
 }
 
-/// Density (the decoder's raw σ) and colour (0…1, as the viewer shows the raw render) at
-/// each point.
+/// Density (the decoder's raw σ) and colour (0…1: the decoder's first three features, which
+/// the marcher composites and then maps to −1…1 as EG3D does, and the viewer back) at each
+/// point.
 pub struct Samples {
     pub density: Vec<f32>,
     pub colour: Vec<[f32; 3]>,
@@ -80,7 +81,7 @@ impl Field {
             let rgb = read(features.slice([0..m, 0..3]))?;
             samples.colour.extend(
                 rgb.chunks_exact(3)
-                    .map(|c| [c[0], c[1], c[2]].map(|x| ((x + 1.0) * 0.5).clamp(0.0, 1.0))),
+                    .map(|c| [c[0], c[1], c[2]].map(|x| x.clamp(0.0, 1.0))),
             );
             if !progress(((i + 1) * BATCH).min(points.len()) as f32 / points.len() as f32) {
                 return Err(crate::Cancelled.into());

@@ -51,23 +51,52 @@ impl Builder {
 
     /// A VEC3 float accessor with the min and max glTF asks of positions.
     pub fn vec3(&mut self, values: &[[f32; 3]], target: Option<u32>) -> usize {
-        let mut min = [f32::INFINITY; 3];
-        let mut max = [f32::NEG_INFINITY; 3];
-        for v in values {
-            for a in 0..3 {
-                min[a] = min[a].min(v[a]);
-                max[a] = max[a].max(v[a]);
-            }
-        }
         let view = self.view(bytemuck::cast_slice(values), target);
-        self.accessor(
-            view,
-            FLOAT,
-            values.len(),
-            "VEC3",
-            json!({ "min": min, "max": max }),
-        )
+        self.accessor(view, FLOAT, values.len(), "VEC3", bounds(values))
     }
+
+    /// A VEC3 float accessor stored sparsely: zeros but for the listed non-zero values (a
+    /// morph target moves a few hundred of the head's vertices). Dense where none is non-zero,
+    /// as a sparse accessor needs at least one value.
+    pub fn sparse_vec3(&mut self, values: &[[f32; 3]]) -> usize {
+        let moved: Vec<u32> = (0..values.len() as u32)
+            .filter(|&i| values[i as usize] != [0.0; 3])
+            .collect();
+        if moved.is_empty() {
+            return self.vec3(values, Some(ARRAY_BUFFER));
+        }
+        let nonzero: Vec<[f32; 3]> = moved.iter().map(|&i| values[i as usize]).collect();
+        let indices = self.view(bytemuck::cast_slice(&moved), None);
+        let data = self.view(bytemuck::cast_slice(&nonzero), None);
+        let mut accessor = json!({
+            "componentType": FLOAT,
+            "count": values.len(),
+            "type": "VEC3",
+            "sparse": {
+                "count": moved.len(),
+                "indices": { "bufferView": indices, "componentType": UNSIGNED_INT },
+                "values": { "bufferView": data },
+            },
+        });
+        if let (Value::Object(a), Value::Object(b)) = (&mut accessor, bounds(values)) {
+            a.extend(b);
+        }
+        self.accessors.push(accessor);
+        self.accessors.len() - 1
+    }
+}
+
+/// The per-component min and max glTF asks of position accessors.
+fn bounds(values: &[[f32; 3]]) -> Value {
+    let mut min = [f32::INFINITY; 3];
+    let mut max = [f32::NEG_INFINITY; 3];
+    for v in values {
+        for a in 0..3 {
+            min[a] = min[a].min(v[a]);
+            max[a] = max[a].max(v[a]);
+        }
+    }
+    json!({ "min": min, "max": max })
 }
 
 /// The GLB container: a 12-byte header, the JSON chunk (space-padded), the binary chunk.

@@ -14,7 +14,7 @@ use crate::avatar::pipeline::FramePipeline;
 use crate::rig::{Rig, RigParams};
 
 /// The baked texture's side when nothing else is asked.
-pub const DEFAULT_TEXTURE_SIZE: usize = 1024;
+pub const DEFAULT_TEXTURE_SIZE: usize = 512;
 
 /// What the exporters report as they go: a stage and the fraction of it done; returning
 /// false cancels.

@@ -223,6 +223,10 @@ mod tests {
         };
         let area = mesh.area();
         let sphere = 4.0 * std::f64::consts::PI * f64::from(radius).powi(2);
+        eprintln!(
+            "marching cubes: area {area:.6} against the sphere's {sphere:.6} ({:+.3} %)",
+            100.0 * (area / sphere - 1.0)
+        );
         assert!(
             (area / sphere - 1.0).abs() < 0.01,
             "area {area} against {sphere}"
