@@ -475,3 +475,65 @@ fn a_portrait_is_inverted_by_pivotal_tuning_from_the_panel() {
     assert!(frame.width() > 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A take recorded from the panel plays on the timeline and saves as Live Link Face; the
+/// avatar is exported as a glTF head from the Export section.
+#[test]
+fn a_take_is_saved_as_live_link_face_and_the_head_is_exported() {
+    let _serial = common::one_heavy_test_at_a_time();
+    let dir = std::env::temp_dir().join(format!("neuralhead-ui-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (csv, glb) = (dir.join("take.csv"), dir.join("head.glb"));
+    let mut harness = harness();
+    settle(&mut harness);
+
+    harness
+        .get_by_label("Expression sequence")
+        .click_accesskit();
+    harness.step();
+    harness.get_by_label("Record a take").click_accesskit();
+    harness.step();
+    harness
+        .get_by_role_and_label(Role::Slider, "jawOpen")
+        .set_value_accesskit(0.7);
+    harness.step();
+    std::thread::sleep(Duration::from_millis(100));
+    harness.step();
+    harness.get_by_label("Stop the take").click_accesskit();
+    harness.step();
+    let frames = harness.state().sequence_frame();
+    assert!(frames.is_some(), "the take plays on the timeline");
+    harness
+        .get_by_role_and_label(Role::TextInput, "Live Link Face CSV:")
+        .set_text_value_accesskit(&csv.display().to_string());
+    harness.step();
+    harness
+        .get_by_label("Save as Live Link Face")
+        .click_accesskit();
+    harness.step();
+    let text = std::fs::read_to_string(&csv)
+        .unwrap_or_else(|e| panic!("{:?}: {e}", harness.state().message()));
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let jaw = header.iter().position(|h| *h == "JawOpen").unwrap();
+    let last: Vec<&str> = text.lines().last().unwrap().split(',').collect();
+    assert_eq!(
+        last[jaw], "0.7",
+        "the take's last frame holds the dragged jaw"
+    );
+
+    harness.get_by_label("Export").click_accesskit();
+    harness.step();
+    harness
+        .get_by_role_and_label(Role::TextInput, "glTF:")
+        .set_text_value_accesskit(&glb.display().to_string());
+    harness.step();
+    harness.get_by_label("Export head").click_accesskit();
+    harness.step();
+    assert!(harness.state().exporting(), "the export starts");
+    step_while(&mut harness, ViewerApp::exporting, "the export");
+    let message = harness.state().message().unwrap_or_default().to_string();
+    assert!(message.contains("morph targets"), "{message}");
+    let bytes = std::fs::read(&glb).unwrap();
+    assert_eq!(&bytes[..4], b"glTF");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -39,6 +39,11 @@ impl Default for ExportState {
 }
 
 impl ViewerApp {
+    /// Whether an export runs on the render thread.
+    pub fn exporting(&self) -> bool {
+        self.export.running.is_some()
+    }
+
     pub(super) fn export_section(&mut self, ui: &mut egui::Ui) {
         ui.collapsing("Export", |ui| {
             if let Some(running) = &self.export.running {

@@ -297,27 +297,26 @@ impl ViewerApp {
                 }
                 ui.horizontal(|ui| {
                     labelled_field(ui, "Live Link Face CSV:", &mut self.live_link_path);
-                    if ui
-                        .button("Save")
-                        .on_hover_text(
-                            "ARKit's 52 weights and head and eye rotations, for iPhone-driven rigs",
-                        )
-                        .clicked()
-                    {
-                        let path = PathBuf::from(self.live_link_path.trim());
-                        self.message =
-                            Some(match playback.sequence.save_live_link(&path, &self.rig) {
-                                Ok(notes) if notes.is_empty() => {
-                                    (false, format!("saved {}", path.display()))
-                                }
-                                Ok(notes) => (
-                                    false,
-                                    format!("saved {} ({})", path.display(), notes.join("; ")),
-                                ),
-                                Err(e) => (true, format!("{e:#}")),
-                            });
-                    }
                 });
+                if ui
+                    .button("Save as Live Link Face")
+                    .on_hover_text(
+                        "ARKit's 52 weights and head and eye rotations, for iPhone-driven rigs",
+                    )
+                    .clicked()
+                {
+                    let path = PathBuf::from(self.live_link_path.trim());
+                    self.message = Some(match playback.sequence.save_live_link(&path, &self.rig) {
+                        Ok(notes) if notes.is_empty() => {
+                            (false, format!("saved {}", path.display()))
+                        }
+                        Ok(notes) => (
+                            false,
+                            format!("saved {} ({})", path.display(), notes.join("; ")),
+                        ),
+                        Err(e) => (true, format!("{e:#}")),
+                    });
+                }
             }
             if close {
                 self.playback = None;
@@ -330,7 +329,7 @@ impl ViewerApp {
         ui.horizontal(|ui| match self.take.take() {
             Some(take) => {
                 ui.label(format!("recording a take: {} frames", take.frames()));
-                if ui.button("Stop").clicked() {
+                if ui.button("Stop the take").clicked() {
                     self.playback = Some(Playback::of(take.finish(), "take".into()));
                 } else {
                     self.take = Some(take);
