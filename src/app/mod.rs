@@ -30,6 +30,7 @@ pub use record_panel::{AnimationKind, RecordState};
 pub use settings::RefineSettings;
 use settings::Settings;
 pub use viewer::{AvatarSource, REST, ViewerApp, ViewerOptions};
+pub use worker::{Request, View, Worker};
 
 /// Opens the viewer window. With `screenshot`, saves the first full frame there and exits
 /// (a smoke test of the real window, e.g. under Xvfb).

@@ -292,6 +292,11 @@ impl Worker {
         self.refinements.try_iter().collect()
     }
 
+    /// The next finished frame, waiting for it up to `timeout` (the soak bench).
+    pub fn wait(&self, timeout: std::time::Duration) -> Option<Rendered> {
+        self.results.recv_timeout(timeout).ok()
+    }
+
     /// The newest finished frame, if any arrived since the last call.
     pub fn latest(&self) -> Option<Rendered> {
         self.results.try_iter().last()

@@ -6,6 +6,7 @@ mod invert;
 mod raster;
 mod render;
 mod skinning;
+mod soak;
 mod viewer;
 
 use std::time::Instant;
@@ -56,6 +57,9 @@ pub struct BenchArgs {
     /// Denoising steps timed one by one in the fadm step (after the first).
     #[arg(long, default_value_t = 2)]
     pub fadm_steps: usize,
+    /// Frames of the soak step that warm up before its growth is measured.
+    #[arg(long, default_value_t = soak::REPORT_EVERY)]
+    pub soak_warmup: usize,
     /// Sampler presets the fadm step runs whole.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [crate::fadm::SamplerPreset::Default, crate::fadm::SamplerPreset::Fast])]
     pub fadm_presets: Vec<crate::fadm::SamplerPreset>,
@@ -77,6 +81,10 @@ pub enum Step {
     /// FADM refinement at the official width (random weights): ms per step and per preset.
     /// Minutes on a CPU device, so not in the default list.
     Fadm,
+    /// `--frames` random requests to the viewer's render thread, memory and frame rate every
+    /// 500 frames, held to ≤ 5 % growth after `--soak-warmup` and ≤ 20 % slowdown. Long, so
+    /// not in the default list (`--steps soak --frames 10000`).
+    Soak,
 }
 
 pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
@@ -107,7 +115,7 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
     let drawn = args
         .steps
         .iter()
-        .any(|s| matches!(s, Step::Render | Step::Viewer));
+        .any(|s| matches!(s, Step::Render | Step::Viewer | Step::Soak));
     let avatar = drawn.then(|| bench_avatar(args)).transpose()?;
     let avatar = || {
         avatar
@@ -123,6 +131,7 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
             Step::Viewer => viewer::run(&gpu, avatar(), &args.viewer_sizes, slow_frames)?,
             Step::Fadm => fadm::run(&gpu, args)?,
             Step::Invert => invert::run(&gpu, &args.invert_sizes, args.invert_steps.max(1))?,
+            Step::Soak => soak::run(&gpu, avatar(), args.frames, args.soak_warmup)?,
         }
     }
     Ok(())

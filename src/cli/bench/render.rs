@@ -161,7 +161,7 @@ fn release_unused(gpu: &Gpu) {
 
 /// MiB the device memory pool holds (pages are kept once grown: the peak since the last
 /// release).
-fn reserved_mib(gpu: &Gpu) -> f64 {
+pub(super) fn reserved_mib(gpu: &Gpu) -> f64 {
     gpu.sync();
     Dispatch::memory_pool_usage(gpu.burn.as_dispatch())
         .map_or(0.0, |u| u.bytes_reserved as f64 / 1048576.0)
