@@ -107,3 +107,86 @@ fn truncated_snapshot_gets_a_clear_error() {
     assert!(stderr.contains("is not a Next3D checkpoint"), "{stderr}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Pickles a snapshot whose persistent classes carry the names given as a JSON list (a G_ema with one submodule per
+/// further name), built without torch: the persistence record is all the converter reads.
+const HOSTILE_SNAPSHOT: &str = r##"
+import json, pickle, sys, types
+for name in ("torch_utils", "torch_utils.persistence"):
+    sys.modules[name] = types.ModuleType(name)
+def _reconstruct_persistent_obj(meta):
+    raise RuntimeError("only pickling is needed here")
+_reconstruct_persistent_obj.__module__ = "torch_utils.persistence"
+sys.modules["torch_utils.persistence"]._reconstruct_persistent_obj = _reconstruct_persistent_obj
+class Persistent:
+    def __init__(self, name, modules):
+        self.meta = dict(type="class", version=6, class_name=name,
+                         module_src=f"# source of {name!r}\n", state={"_modules": modules})
+    def __reduce__(self):
+        return (_reconstruct_persistent_obj, (self.meta,))
+out = sys.argv[1]
+first, *rest = json.loads(sys.argv[2])  # JSON: argv cannot carry a NUL
+modules = {f"m{i}": Persistent(name, {}) for i, name in enumerate(rest)}
+with open(out, "wb") as f:
+    pickle.dump({"G_ema": Persistent(first, modules)}, f)
+"##;
+
+#[test]
+fn embedded_source_names_from_the_checkpoint_never_leave_their_folder() {
+    let dir = workdir("next3d-hostile-names");
+    let script = dir.join("make_hostile.py");
+    std::fs::write(&script, HOSTILE_SNAPSHOT).unwrap();
+    let pickle = dir.join("hostile.pkl");
+    let outside = dir.join("escaped");
+    let absolute = dir.join("absolute");
+    let hostile = [
+        "TriPlaneGenerator".to_string(),
+        format!("../../{}", outside.display()),
+        "../escaped".to_string(),
+        absolute.display().to_string(),
+        "nul\0byte".to_string(),
+        "..".to_string(),
+    ];
+    let names = serde_json::to_string(&hostile).unwrap();
+    let made = python(&[script.to_str().unwrap(), pickle.to_str().unwrap(), &names]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let out = dir.join("model").join("hostile.safetensors");
+    let run = convert(&pickle, &out);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let sources = dir.join("model").join("hostile.safetensors.sources");
+    let mut written: Vec<String> = std::fs::read_dir(&sources)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    // Every class's source is kept, each under a plain name inside the folder.
+    assert_eq!(written.len(), hostile.len(), "{written:?}");
+    for name in &written {
+        assert!(
+            name.ends_with(".py")
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                && !name.starts_with('.'),
+            "{name}"
+        );
+    }
+    // Nothing was written beside or above the folder.
+    let mut around: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    around.sort();
+    assert_eq!(around, ["hostile.pkl", "make_hostile.py", "model"]);
+    assert!(!outside.with_extension("py").exists() && !absolute.with_extension("py").exists());
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -118,13 +118,25 @@ fn missing_or_mismatched_checkpoint_is_a_clear_error() {
 
     write_generator(&dir);
     avatar.generator.as_mut().unwrap().sha256 = "0".repeat(64);
-    let err = FramePipeline::new(gpu(), rig, &avatar, RASTER)
+    let err = FramePipeline::new(gpu(), rig.clone(), &avatar, RASTER)
         .err()
         .unwrap();
     assert!(
         format!("{err:#}").contains("is not the checkpoint"),
         "{err:#}"
     );
+    // Checked by hash before anything is parsed: a hostile file under that path is refused
+    // for its hash, not read as safetensors.
+    std::fs::write(&path, [0xffu8; 64]).unwrap();
+    let err = FramePipeline::new(gpu(), rig.clone(), &avatar, RASTER)
+        .err()
+        .unwrap();
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("is not the checkpoint") && message.contains("nothing was read"),
+        "{message}"
+    );
+    write_generator(&dir);
 
     // A checkpoint without the mouth network names the tensor it lacks.
     let mut weights = random_generator(&RandomGeneratorSpec::default());

@@ -28,8 +28,9 @@ import sys
 
 import numpy as np
 
+import converter_errors
 from safetensors_io import write_safetensors
-from torch_tensors import StorageRef, rebuild_from_type, rebuild_parameter, rebuild_tensor, storage_dtype
+from torch_tensors import BoundedUnpickler, StorageRef, rebuild_from_type, rebuild_parameter, rebuild_tensor, storage_dtype
 
 FORMAT, VERSION = "neuralhead-next3d", "1"
 
@@ -74,7 +75,7 @@ def _record_class(module, name):
     return type(name, (Record,), {"__module__": module})
 
 
-class StorageUnpickler(pickle.Unpickler):
+class StorageUnpickler(BoundedUnpickler):
     """The inner pickles of torch's legacy `torch.save` (one per storage)."""
 
     def find_class(self, module, name):
@@ -113,7 +114,7 @@ def load_storage(data):
     return arrays[ref.key]
 
 
-class CheckpointUnpickler(pickle.Unpickler):
+class CheckpointUnpickler(BoundedUnpickler):
     def find_class(self, module, name):
         allowed = {
             ("torch_utils.persistence", "_reconstruct_persistent_obj"): PersistentRecord,
@@ -196,12 +197,25 @@ def jsonable(value):
     return repr(value)
 
 
+def source_file_name(class_name, taken):
+    """A file name for a class's embedded source that cannot leave its folder: the class name
+    comes from the checkpoint, so `../../x`, absolute paths, separators and NUL are reduced to
+    plain characters, and a clash with a name already written gets a number."""
+    stem = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in class_name)
+    stem = stem.strip("_")[:100] or "unnamed"
+    name, n = f"{stem}.py", 1
+    while name in taken:
+        n += 1
+        name = f"{stem}_{n}.py"
+    return name
+
+
 def convert(args):
     data = open(args.checkpoint, "rb").read()
     try:
         snapshot = CheckpointUnpickler(io.BytesIO(data)).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
-        raise SystemExit(f"error: {args.checkpoint} is not a Next3D checkpoint this converter can read: {err}")
+    except Exception as err:  # noqa: BLE001 - whatever a malformed pickle raises, say so
+        raise SystemExit(f"error: {args.checkpoint} is not a Next3D checkpoint this converter can read: {err!r:.300}")
     if not isinstance(snapshot, dict) or args.network not in snapshot:
         keys = ", ".join(map(str, snapshot)) if isinstance(snapshot, dict) else type(snapshot).__name__
         raise SystemExit(f"error: {args.checkpoint} has no `{args.network}` (found: {keys}); is it a Next3D training snapshot?")
@@ -233,8 +247,11 @@ def convert(args):
     write_safetensors(args.out, dict(sorted(tensors.items())), metadata)
     sources = args.sources or f"{args.out}.sources"
     os.makedirs(sources, exist_ok=True)
+    written = set()
     for class_name, text in sorted(out["sources"].items()):
-        with open(os.path.join(sources, f"{class_name}.py"), "w") as f:
+        name = source_file_name(class_name, written)
+        written.add(name)
+        with open(os.path.join(sources, name), "w") as f:
             f.write(text)
     print(f"wrote {args.out}: {len(tensors)} tensors; embedded sources of {len(out['sources'])} classes in {sources}/ (for auditing; do not commit)")
 
@@ -245,7 +262,8 @@ def main():
     parser.add_argument("--out", required=True, help="the safetensors file to write")
     parser.add_argument("--network", default="G_ema", help="which network of the snapshot (default G_ema)")
     parser.add_argument("--sources", help="folder for the embedded class sources (default <out>.sources)")
-    convert(parser.parse_args())
+    args = parser.parse_args()
+    converter_errors.run(convert, args, args.checkpoint)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 mod bake_job;
 mod export_job;
 mod export_panel;
+mod fault;
 mod generator_panel;
 mod invert_job;
 mod invert_panel;
@@ -27,8 +28,7 @@ use crate::gpu::{AdapterChoice, Gpu};
 use crate::rig::{Rig, default_rig};
 pub use invert_panel::InvertState;
 pub use record_panel::{AnimationKind, RecordState};
-pub use settings::RefineSettings;
-use settings::Settings;
+pub use settings::{RefineSettings, Settings};
 pub use viewer::{AvatarSource, REST, ViewerApp, ViewerOptions};
 pub use worker::{Request, View, Worker};
 

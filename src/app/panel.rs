@@ -31,6 +31,13 @@ impl ViewerApp {
             };
             ui.colored_label(colour, message);
         }
+        if self.worker.device_lost() && ui.button("Restart neuralhead").clicked() {
+            self.save_settings();
+            match restart_process() {
+                Ok(()) => ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close),
+                Err(e) => self.message = Some((true, format!("cannot restart: {e}"))),
+            }
+        }
         egui::ScrollArea::vertical().show(ui, |ui| {
             self.avatar_section(ui);
             self.expression_section(ui);
@@ -595,4 +602,12 @@ fn about_section(ui: &mut egui::Ui) {
             ui.label(egui::RichText::new(crate::NOTICES).monospace().small());
         });
     });
+}
+
+/// Starts this program again with the same arguments (a lost GPU device needs a new process).
+fn restart_process() -> std::io::Result<()> {
+    std::process::Command::new(std::env::current_exe()?)
+        .args(std::env::args_os().skip(1))
+        .spawn()
+        .map(drop)
 }

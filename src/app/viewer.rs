@@ -409,7 +409,7 @@ impl ViewerApp {
         }
     }
 
-    fn save_settings(&self) {
+    pub(super) fn save_settings(&self) {
         if let Some(path) = &self.settings_path
             && let Err(e) = self.settings.save(path)
         {

@@ -2,11 +2,15 @@
 //! are latest-wins — a new request replaces one not yet started — so a dragging hand never
 //! queues stale frames and the UI thread never waits on the GPU.
 
+use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Instant;
 
 use super::bake_job::{self, BakeJob, BakeUpdate};
 use super::export_job::{self, ExportJob, ExportUpdate};
+use super::fault::{self, Channels, Failed};
 use super::invert_job::{self, InvertJob, InvertUpdate};
 use super::record_job::{self, RecordJob, RecordUpdate};
 use super::refine_engine::{RefineEngine, RefineJob, RefineUpdate};
@@ -93,6 +97,8 @@ pub enum Job {
     Record(Box<RecordJob>),
     Bake(Box<BakeJob>),
     Export(Box<ExportJob>),
+    /// See [`Worker::inject_panic`].
+    InjectedPanic(Box<Request>),
 }
 
 #[derive(Default)]
@@ -104,6 +110,7 @@ struct Mailbox {
     record: Option<RecordJob>,
     bake: Option<BakeJob>,
     export: Option<ExportJob>,
+    panic: Option<Request>,
     stop: bool,
 }
 
@@ -118,6 +125,7 @@ impl Mailbox {
             || self.record.is_some()
             || self.bake.is_some()
             || self.export.is_some()
+            || self.panic.is_some()
     }
 }
 
@@ -129,6 +137,8 @@ pub struct Worker {
     recordings: mpsc::Receiver<RecordUpdate>,
     bakes: mpsc::Receiver<BakeUpdate>,
     exports: mpsc::Receiver<ExportUpdate>,
+    /// Set once the GPU device is gone: only a new process can draw again.
+    device_lost: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -141,84 +151,30 @@ impl Worker {
         repaint: impl Fn() + Send + 'static,
     ) -> Self {
         let mailbox = Arc::new((Mutex::new(Mailbox::default()), Condvar::new()));
-        let (sender, results) = mpsc::channel();
+        let (frames, results) = mpsc::channel();
         let (refine_sender, refinements) = mpsc::channel();
         let (invert_sender, inversions) = mpsc::channel();
         let (record_sender, recordings) = mpsc::channel();
         let (bake_sender, bakes) = mpsc::channel();
         let (export_sender, exports) = mpsc::channel();
-        let shared = mailbox.clone();
+        let channels = Channels {
+            frames,
+            refinements: refine_sender,
+            inversions: invert_sender,
+            recordings: record_sender,
+            bakes: bake_sender,
+            exports: export_sender,
+        };
+        let device_lost = Arc::new(AtomicBool::new(false));
+        let thread = RenderThread {
+            mailbox: mailbox.clone(),
+            channels,
+            repaint: Box::new(repaint),
+            device_lost: device_lost.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("render".into())
-            .spawn(move || {
-                let mut state = WorkerState::new(gpu, rig, &avatar);
-                while let Some(job) = next_job(&shared) {
-                    match job {
-                        Job::SetAvatar(change) => {
-                            let (rig, avatar) = *change;
-                            state.set_rig(rig);
-                            state.set_avatar(&avatar);
-                        }
-                        Job::Render(request) => {
-                            let rendered = state.render(*request);
-                            if sender.send(rendered).is_err() {
-                                break;
-                            }
-                            repaint();
-                        }
-                        Job::Refine(job) => {
-                            let interrupted = || read_mailbox(&shared, Mailbox::has_work);
-                            state.refine(*job, interrupted, |update| {
-                                let _ = refine_sender.send(update);
-                                repaint();
-                            });
-                        }
-                        Job::Invert(job) => {
-                            let stopping = || read_mailbox(&shared, |m| m.stop);
-                            let (rig, _) = job.rig();
-                            let avatar =
-                                invert_job::run(&state.gpu, &rig, &job, stopping, |update| {
-                                    let _ = invert_sender.send(update);
-                                    repaint();
-                                });
-                            if let Some(avatar) = avatar {
-                                state.set_rig(rig);
-                                state.set_avatar(&avatar);
-                            }
-                            repaint();
-                        }
-                        Job::Bake(job) => {
-                            let (avatar, update) = bake_job::run(&state.gpu, &job);
-                            if let Some(avatar) = avatar {
-                                state.set_rig(job.rig.clone());
-                                state.set_avatar(&avatar);
-                            }
-                            let _ = bake_sender.send(update);
-                            repaint();
-                        }
-                        Job::Export(mut job) => {
-                            // The shown avatar's identity: the panel's parameters leave it to
-                            // the pipeline.
-                            job.params.identity = state.source.params.identity.clone();
-                            let stopping = || read_mailbox(&shared, |m| m.stop);
-                            let rig = state.rig.clone();
-                            let pipeline = state.pipeline.as_mut().map_err(|e| &*e);
-                            export_job::run(pipeline, &rig, &job, stopping, |update| {
-                                let _ = export_sender.send(update);
-                                repaint();
-                            });
-                        }
-                        Job::Record(job) => {
-                            let stopping = || read_mailbox(&shared, |m| m.stop);
-                            let pipeline = state.pipeline.as_mut().map_err(|e| &*e);
-                            record_job::run(pipeline, &job, stopping, |update| {
-                                let _ = record_sender.send(update);
-                                repaint();
-                            });
-                        }
-                    }
-                }
-            })
+            .spawn(move || thread.run(gpu, rig, avatar))
             .expect("the render thread starts");
         Self {
             mailbox,
@@ -228,8 +184,21 @@ impl Worker {
             recordings,
             bakes,
             exports,
+            device_lost,
             thread: Some(thread),
         }
+    }
+
+    /// Whether the GPU device was lost (the panel offers to restart the app).
+    pub fn device_lost(&self) -> bool {
+        self.device_lost.load(Ordering::Relaxed)
+    }
+
+    /// Test hook: `request` is answered by a panic inside the render thread, as a wgpu
+    /// validation error or a bug would be, to prove that the thread recovers.
+    #[doc(hidden)]
+    pub fn inject_panic(&self, request: Request) {
+        self.post(|m| m.panic = Some(request));
     }
 
     /// Replaces any request not yet started.
@@ -309,6 +278,125 @@ impl Worker {
     }
 }
 
+/// The render thread's side: its mailbox, the panels' channels and what it keeps across a
+/// restart.
+struct RenderThread {
+    mailbox: Arc<(Mutex<Mailbox>, Condvar)>,
+    channels: Channels,
+    repaint: Box<dyn Fn() + Send>,
+    device_lost: Arc<AtomicBool>,
+}
+
+impl RenderThread {
+    /// Runs jobs until the window closes. A job that panics is answered as failed on its
+    /// panel's channel and the state is built again from the avatar shown, so the next
+    /// request draws; a lost device answers every later job at once.
+    fn run(self, gpu: Gpu, rig: Arc<Rig>, avatar: Avatar) {
+        let mut shown = (rig, Arc::new(avatar));
+        let mut state: Option<WorkerState> = None;
+        while let Some(job) = next_job(&self.mailbox) {
+            if self.device_lost.load(Ordering::Relaxed) {
+                self.channels
+                    .report(Failed::of(&job), fault::describe("earlier", true));
+                (self.repaint)();
+                continue;
+            }
+            let failed = Failed::of(&job);
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                let state = state.get_or_insert_with(|| {
+                    WorkerState::new(gpu.clone(), shown.0.clone(), shown.1.clone())
+                });
+                let flow = self.run_job(state, job);
+                shown = (state.rig.clone(), state.avatar.clone());
+                flow
+            }));
+            match outcome {
+                Ok(ControlFlow::Continue(())) => {}
+                Ok(ControlFlow::Break(())) => break,
+                Err(payload) => {
+                    let message = fault::panic_message(&*payload);
+                    let lost = fault::is_device_lost(&message);
+                    log::error!("the render thread failed: {message}");
+                    self.device_lost.store(lost, Ordering::Relaxed);
+                    // Built again on the next job, from the avatar last shown.
+                    state = None;
+                    self.channels
+                        .report(failed, fault::describe(&message, lost));
+                    (self.repaint)();
+                }
+            }
+        }
+    }
+
+    /// Runs one job; breaks when the window has gone.
+    fn run_job(&self, state: &mut WorkerState, job: Job) -> ControlFlow<()> {
+        let channels = &self.channels;
+        let repaint = &self.repaint;
+        let stopping = || read_mailbox(&self.mailbox, |m| m.stop);
+        match job {
+            Job::SetAvatar(change) => {
+                let (rig, avatar) = *change;
+                state.set_rig(rig);
+                state.set_avatar(Arc::new(avatar));
+            }
+            Job::Render(request) => {
+                let rendered = state.render(*request);
+                if channels.frames.send(rendered).is_err() {
+                    return ControlFlow::Break(());
+                }
+                repaint();
+            }
+            Job::InjectedPanic(_) => panic!("injected by Worker::inject_panic"),
+            Job::Refine(job) => {
+                let interrupted = || read_mailbox(&self.mailbox, Mailbox::has_work);
+                state.refine(*job, interrupted, |update| {
+                    let _ = channels.refinements.send(update);
+                    repaint();
+                });
+            }
+            Job::Invert(job) => {
+                let (rig, _) = job.rig();
+                let avatar = invert_job::run(&state.gpu, &rig, &job, stopping, |update| {
+                    let _ = channels.inversions.send(update);
+                    repaint();
+                });
+                if let Some(avatar) = avatar {
+                    state.set_rig(rig);
+                    state.set_avatar(Arc::new(avatar));
+                }
+                repaint();
+            }
+            Job::Bake(job) => {
+                let (avatar, update) = bake_job::run(&state.gpu, &job);
+                if let Some(avatar) = avatar {
+                    state.set_rig(job.rig.clone());
+                    state.set_avatar(Arc::new(avatar));
+                }
+                let _ = channels.bakes.send(update);
+                repaint();
+            }
+            Job::Export(mut job) => {
+                // The shown avatar's identity: the panel's parameters leave it to the pipeline.
+                job.params.identity = state.source.params.identity.clone();
+                let rig = state.rig.clone();
+                let pipeline = state.pipeline.as_mut().map_err(|e| &*e);
+                export_job::run(pipeline, &rig, &job, stopping, |update| {
+                    let _ = channels.exports.send(update);
+                    repaint();
+                });
+            }
+            Job::Record(job) => {
+                let pipeline = state.pipeline.as_mut().map_err(|e| &*e);
+                record_job::run(pipeline, &job, stopping, |update| {
+                    let _ = channels.recordings.send(update);
+                    repaint();
+                });
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// How long closing the window waits for the render thread to finish its job.
 const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
@@ -362,6 +450,9 @@ fn next_job(mailbox: &(Mutex<Mailbox>, Condvar)) -> Option<Job> {
         if let Some(job) = m.bake.take() {
             return Some(Job::Bake(Box::new(job)));
         }
+        if let Some(request) = m.panic.take() {
+            return Some(Job::InjectedPanic(Box::new(request)));
+        }
         if let Some(request) = m.render.take() {
             return Some(Job::Render(Box::new(request)));
         }
@@ -376,6 +467,8 @@ struct WorkerState {
     gpu: Gpu,
     rig: Arc<Rig>,
     pipeline: Result<FramePipeline, String>,
+    /// The avatar shown, kept to build the state again after a failure.
+    avatar: Arc<Avatar>,
     /// The shown avatar's source state, FADM's reference attributes.
     source: SourceState,
     refiner: RefineEngine,
@@ -384,8 +477,9 @@ struct WorkerState {
 }
 
 impl WorkerState {
-    fn new(gpu: Gpu, rig: Arc<Rig>, avatar: &Avatar) -> Self {
+    fn new(gpu: Gpu, rig: Arc<Rig>, avatar: Arc<Avatar>) -> Self {
         let mut state = Self {
+            avatar: avatar.clone(),
             skinner: neutral_skinner(&rig, &gpu),
             mesh: PreviewRenderer::new(&gpu, &rig),
             pipeline: Err("no avatar yet".into()),
@@ -408,10 +502,11 @@ impl WorkerState {
         self.rig = rig;
     }
 
-    fn set_avatar(&mut self, avatar: &Avatar) {
+    fn set_avatar(&mut self, avatar: Arc<Avatar>) {
         self.source = avatar.source.clone();
-        self.pipeline = FramePipeline::new(&self.gpu, self.rig.clone(), avatar, RASTER_RESOLUTION)
+        self.pipeline = FramePipeline::new(&self.gpu, self.rig.clone(), &avatar, RASTER_RESOLUTION)
             .map_err(|e| format!("{e:#}"));
+        self.avatar = avatar;
     }
 
     fn refine(
@@ -465,6 +560,7 @@ impl WorkerState {
         depth: &mut Option<DepthImage>,
     ) -> anyhow::Result<image::RgbaImage> {
         let pipeline = self.pipeline.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
+        pipeline.check_buffers(&request.options)?;
         let mut lap = Instant::now();
         let mut elapsed = |gpu: &Gpu| {
             gpu.sync();

@@ -33,14 +33,9 @@ impl GeneratorNets {
                 generator.path, generator.sha256
             )
         };
-        let checkpoint = Next3dCheckpoint::open(Path::new(&generator.path)).with_context(needs)?;
-        anyhow::ensure!(
-            checkpoint.sha256 == generator.sha256,
-            "{} is not the checkpoint this avatar was baked from (its sha256 is {}, the avatar names {})",
-            generator.path,
-            checkpoint.sha256,
-            generator.sha256
-        );
+        let checkpoint =
+            Next3dCheckpoint::open_checked(Path::new(&generator.path), Some(&generator.sha256))
+                .with_context(needs)?;
         let styles = avatar.styles.as_ref().with_context(|| {
             format!(
                 "the avatar names a generator but holds no styles; {}",

@@ -2,6 +2,7 @@
 //! neural texture, the static triplane, the decoder, the plane layout — plus the rig it
 //! belongs to and its source state (FADM's source attributes, inversion's fitted camera).
 
+pub mod buffer_limits;
 pub mod default;
 pub mod file;
 pub mod from_generator;

@@ -262,6 +262,12 @@ impl FramePipeline {
             .render(&field, &label, &options.settings(camera), randomness)
     }
 
+    /// An error naming the settings when a frame at `options` needs a buffer larger than the
+    /// adapter allows (checked before anything is allocated).
+    pub fn check_buffers(&self, options: &FrameOptions) -> anyhow::Result<()> {
+        super::buffer_limits::check(options, &self.gpu.device.limits())
+    }
+
     /// Renders a frame and reads it back.
     pub fn render(
         &mut self,
@@ -269,6 +275,7 @@ impl FramePipeline {
         camera: &OrbitCamera,
         options: &FrameOptions,
     ) -> anyhow::Result<Frame> {
+        self.check_buffers(options)?;
         let planes = self.planes_for(params, options)?;
         let rendered = self.march(planes, camera, options);
         let super_resolved = match options.super_resolution {
@@ -377,11 +384,21 @@ impl FrameOptions {
         }
     }
 
+    /// Coarse samples per ray (as many importance samples follow).
+    fn coarse_samples(&self) -> usize {
+        // At least 4: importance sampling smooths over interior bins.
+        ((Self::BASE_SAMPLES as f64 * self.samples_scale).round() as usize).max(4)
+    }
+
+    /// Coarse and importance samples per ray.
+    pub fn samples_per_ray(&self) -> usize {
+        2 * self.coarse_samples()
+    }
+
     /// The sampling settings for this camera (ray bounds follow its radius).
     pub fn settings(&self, camera: &OrbitCamera) -> RenderSettings {
         let (ray_start, ray_end) = camera.ray_bounds();
-        // At least 4 coarse samples: importance sampling smooths over interior bins.
-        let samples = ((Self::BASE_SAMPLES as f64 * self.samples_scale).round() as usize).max(4);
+        let samples = self.coarse_samples();
         RenderSettings {
             resolution: self.resolution,
             depth_samples: samples,

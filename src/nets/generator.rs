@@ -31,6 +31,14 @@ pub enum CheckpointError {
         "{path} is not a converted Next3D checkpoint (its metadata has no `{key}`). Convert next3d_ffhq_512.pkl with tools/convert_next3d.py."
     )]
     Metadata { path: String, key: String },
+    #[error(
+        "{path} is not the checkpoint this avatar was baked from (its sha256 is {found}, the avatar names {expected}); nothing was read from it"
+    )]
+    NotTheOne {
+        path: String,
+        found: String,
+        expected: String,
+    },
 }
 
 /// The construction arguments of the checkpoint's networks.
@@ -54,11 +62,29 @@ pub struct Next3dCheckpoint {
 
 impl Next3dCheckpoint {
     pub fn open(path: &Path) -> Result<Self, CheckpointError> {
+        Self::open_checked(path, None)
+    }
+
+    /// Opens the checkpoint at `path`; with `expected_sha256` (an avatar names the checkpoint
+    /// it was baked from by path) the file's hash is compared before any of it is parsed.
+    pub fn open_checked(
+        path: &Path,
+        expected_sha256: Option<&str>,
+    ) -> Result<Self, CheckpointError> {
         let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
             origin: path.display().to_string(),
             source,
         })?;
         let sha256 = crate::io::sha256_hex(&bytes);
+        if let Some(expected) = expected_sha256
+            && expected != sha256
+        {
+            return Err(CheckpointError::NotTheOne {
+                path: path.display().to_string(),
+                found: sha256,
+                expected: expected.to_string(),
+            });
+        }
         let weights = Weights::from_bytes(&bytes, &path.display().to_string())?;
         Self::from_weights(weights, path, sha256)
     }
