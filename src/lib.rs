@@ -6,6 +6,8 @@ pub mod avatar;
 pub mod cli;
 pub mod export;
 pub mod fadm;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gpu;
 pub mod invert;
 pub mod io;

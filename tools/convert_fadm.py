@@ -25,15 +25,20 @@ import zipfile
 
 import numpy as np
 
+import converter_errors
 from safetensors_io import write_safetensors
-from torch_tensors import StorageRef, rebuild_from_type, rebuild_parameter, rebuild_tensor, storage_dtype
+from torch_tensors import BoundedUnpickler, StorageRef, rebuild_from_type, rebuild_parameter, rebuild_tensor, storage_dtype
 
 FORMAT, VERSION = "neuralhead-fadm", "1"
 PREFIX = "diffusion.denoise_fn."
+# FADM's largest tensor is a few MB and its state_dict pickle a few hundred KB: anything far
+# beyond is refused before it is inflated (a zip entry can claim to expand to any size).
+MAX_STORAGE_BYTES = 1 << 30
+MAX_PICKLE_BYTES = 64 << 20
 REQUIRED = ["downs.0.weight", "final_conv.block.3.weight", "time_mlp.1.weight", "condition_conv.resnet.6.weight"]
 
 
-class StateDictUnpickler(pickle.Unpickler):
+class StateDictUnpickler(BoundedUnpickler):
     """data.pkl of a zip checkpoint; storages are read from the archive on demand."""
 
     def __init__(self, file, archive, root):
@@ -59,11 +64,20 @@ class StateDictUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError("unexpected persistent id (not a tensor storage)")
         _, dtype, key, _location, numel = pid[:5]
         ref = StorageRef(np.dtype(dtype), str(key), int(numel))
+        name = f"{self.root}/data/{ref.key}"
         try:
-            raw = self.archive.read(f"{self.root}/data/{ref.key}")
+            info = self.archive.getinfo(name)
         except KeyError:
             raise pickle.UnpicklingError(f"storage {ref.key} is missing from the archive") from None
-        if len(raw) < ref.numel * ref.dtype.itemsize:
+        nbytes = ref.numel * ref.dtype.itemsize
+        if ref.numel < 0 or nbytes > MAX_STORAGE_BYTES:
+            raise pickle.UnpicklingError(f"storage {ref.key} claims {nbytes} bytes (at most {MAX_STORAGE_BYTES})")
+        if info.file_size < nbytes:
+            raise pickle.UnpicklingError(f"storage {ref.key} is truncated")
+        # Only what the storage needs is inflated, whatever the entry claims to expand to.
+        with self.archive.open(info) as f:
+            raw = f.read(nbytes)
+        if len(raw) < nbytes:
             raise pickle.UnpicklingError(f"storage {ref.key} is truncated")
         return np.frombuffer(raw, dtype=ref.dtype.newbyteorder("<"), count=ref.numel)
 
@@ -83,11 +97,13 @@ def load_state_dict(path):
         order = f"{root}/byteorder"
         if order in archive.namelist() and archive.read(order).strip() != b"little":
             raise SystemExit(f"error: {path} was saved on a big-endian machine, which is not supported")
+        if archive.getinfo(pickles[0]).file_size > MAX_PICKLE_BYTES:
+            raise SystemExit(f"error: {path}'s data.pkl expands past {MAX_PICKLE_BYTES >> 20} MB; it is not FADM's state_dict")
         try:
             with archive.open(pickles[0]) as f:
                 return StateDictUnpickler(f, archive, root).load()
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, zipfile.BadZipFile) as err:
-            raise SystemExit(f"error: {path} cannot be read as a FADM state_dict: {err}")
+        except Exception as err:  # noqa: BLE001 - whatever a malformed pickle raises, say so
+            raise SystemExit(f"error: {path} cannot be read as a FADM state_dict: {err!r:.300}")
 
 
 def convert(args):
@@ -129,7 +145,8 @@ def main():
     parser.add_argument("--out", required=True, help="the safetensors file to write")
     parser.add_argument("--norm-groups", type=int, default=32, help="GroupNorm groups of the U-Net (reference: 32)")
     parser.add_argument("--image-size", type=int, default=256, help="the resolution it was trained at (reference: 256)")
-    convert(parser.parse_args())
+    args = parser.parse_args()
+    converter_errors.run(convert, args, args.checkpoint)
 
 
 if __name__ == "__main__":

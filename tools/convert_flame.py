@@ -17,6 +17,7 @@ import codecs
 import hashlib
 import io
 import json
+import os
 import pickle
 import struct
 import sys
@@ -24,7 +25,9 @@ import zlib
 
 import numpy as np
 
+import converter_errors
 from safetensors_io import write_safetensors
+from torch_tensors import BoundedUnpickler
 
 FORMAT, VERSION = "neuralhead-rig", "1"
 NUM_JOINTS = 5
@@ -51,7 +54,7 @@ def _inert_reconstructor(cls, base, state):
     return Inert()
 
 
-class RestrictedUnpickler(pickle.Unpickler):
+class RestrictedUnpickler(BoundedUnpickler):
     def find_class(self, module, name):
         # Python 2 names, as the default find_class would map them.
         module = {"__builtin__": "builtins", "copy_reg": "copyreg"}.get(module, module)
@@ -196,8 +199,8 @@ def convert(args):
     model_bytes = open(args.model, "rb").read()
     try:
         model = load_pickle(model_bytes)
-    except (pickle.UnpicklingError, EOFError, ValueError) as err:
-        raise SystemExit(f"error: {args.model} is not a FLAME model pickle: {err}")
+    except Exception as err:  # noqa: BLE001 - whatever a malformed pickle raises, say so
+        raise SystemExit(f"error: {args.model} is not a FLAME model pickle: {err!r:.300}")
     if not isinstance(model, dict) or "v_template" not in model:
         raise SystemExit(f"error: {args.model} does not look like FLAME's generic_model.pkl (no v_template)")
     get = lambda key: to_array(model[key], key)
@@ -261,6 +264,7 @@ def convert(args):
         "source": f"FLAME 2020 {args.model.split('/')[-1]} (sha256 {digest}), converted by tools/convert_flame.py",
         "expression_names": json.dumps([str(i) for i in range(args.n_expr)]),
     }
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     write_safetensors(args.out, tensors, metadata)
     print(f"wrote {args.out}: {v} vertices, {len(obj_faces)} faces, {args.n_shape} shape and {args.n_expr} expression components")
 
@@ -274,7 +278,8 @@ def main():
     parser.add_argument("--n-shape", type=int, default=300)
     parser.add_argument("--n-expr", type=int, default=100)
     parser.add_argument("--out", required=True)
-    convert(parser.parse_args())
+    args = parser.parse_args()
+    converter_errors.run(convert, args, args.model)
 
 
 if __name__ == "__main__":

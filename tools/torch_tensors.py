@@ -1,8 +1,16 @@
-"""Rebuilding torch tensors as numpy arrays while unpickling, without torch (shared by the
-converters in tools/). Only these functions are ever mapped from torch's names."""
+"""Rebuilding torch tensors as numpy arrays while unpickling, without torch, and the
+unpickler every converter in tools/ builds on. Only these functions are ever mapped from
+torch's names."""
 import pickle
 
 import numpy as np
+
+class BoundedUnpickler(pickle._Unpickler):
+    """Python's own unpickler rather than the C one, for every converter: the C unpickler
+    allocates whatever size a BINBYTES8 or FRAME opcode claims before it reads, so twenty
+    bytes of a damaged file can ask for terabytes; this one reads what is there and stops,
+    truncated, at the end of the data."""
+
 
 STORAGE_DTYPES = {
     "FloatStorage": np.float32, "HalfStorage": np.float16, "DoubleStorage": np.float64,
@@ -24,10 +32,32 @@ class StorageRef:
         self.dtype, self.key, self.numel = dtype, key, numel
 
 
+def _counts(values, what):
+    if not isinstance(values, (tuple, list)) or not all(isinstance(v, int) and v >= 0 for v in values):
+        raise pickle.UnpicklingError(f"a tensor's {what} is not a list of counts: {values!r:.80}")
+    return tuple(values)
+
+
 def rebuild_tensor(storage, offset, size, stride, *_rest):
-    """`torch._utils._rebuild_tensor_v2`: a strided view of the storage, made contiguous."""
-    size, stride = tuple(size), tuple(stride)
+    """`torch._utils._rebuild_tensor_v2`: a strided view of the storage, made contiguous.
+    Everything is checked first: the view must lie inside the storage (numpy's as_strided
+    would read past it) and the copy may not be larger than the storage (a stride of 0
+    could claim terabytes from a few bytes)."""
+    if not isinstance(storage, np.ndarray) or storage.ndim != 1:
+        raise pickle.UnpicklingError("a tensor's storage is not a storage")
+    if not isinstance(offset, int) or offset < 0:
+        raise pickle.UnpicklingError(f"a tensor's storage offset {offset!r:.40} is not a count")
+    size, stride = _counts(size, "size"), _counts(stride, "stride")
+    if len(size) != len(stride):
+        raise pickle.UnpicklingError("a tensor's size and stride differ in length")
+    elements = int(np.prod(size, dtype=object)) if size else 1
+    if elements == 0:
+        return np.zeros(size, dtype=storage.dtype)
+    if elements > max(storage.size, 1):
+        raise pickle.UnpicklingError(f"a tensor of {elements} elements claims more than its storage of {storage.size}")
     if not size:
+        if offset >= storage.size:
+            raise pickle.UnpicklingError("a tensor reaches past its storage")
         return storage[offset:offset + 1].reshape(()).copy()
     needed = offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
     if needed > storage.size:

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fadm::SamplerPreset;
 use crate::render::camera::OrbitCamera;
+use crate::render::decoder::FEATURES;
 use crate::render::marcher::Marcher;
 use crate::rig::RigParams;
 
@@ -41,6 +42,10 @@ pub struct Settings {
     /// of) an adapter's name. Read at start: the window and the networks share one device.
     pub adapter: String,
 }
+
+/// The neural resolutions a settings file may ask for (the panel offers 32 … 512).
+const MIN_RESOLUTION: usize = 16;
+const MAX_RESOLUTION: usize = 1024;
 
 /// FADM refinement on idle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,7 +203,7 @@ impl Settings {
         let Ok(bytes) = std::fs::read(path) else {
             return (Self::default(), None);
         };
-        match serde_json::from_slice(&bytes) {
+        match Self::from_json(&bytes) {
             Ok(settings) => (settings, None),
             Err(e) => {
                 let aside = unreadable_path(path);
@@ -214,6 +219,42 @@ impl Settings {
                 log::warn!("{notice}");
                 (Self::default(), Some(notice))
             }
+        }
+    }
+
+    /// Settings from a file's bytes, with values out of reason (hand-edited, from another
+    /// version) brought back to ones the viewer can draw with.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice::<Self>(bytes).map(Self::sane)
+    }
+
+    /// Resolution, samples, feature channels and camera within what the panel offers.
+    pub fn sane(self) -> Self {
+        let default = Self::default();
+        let finite = |x: f64| x.is_finite();
+        let camera = self.camera;
+        let camera_ok = [camera.yaw, camera.pitch, camera.roll]
+            .into_iter()
+            .all(finite)
+            && (0.5..=20.0).contains(&camera.radius)
+            && (1.0..=120.0).contains(&camera.fov_degrees);
+        Self {
+            resolution: self.resolution.clamp(MIN_RESOLUTION, MAX_RESOLUTION),
+            samples_scale: match (0.25..=4.0).contains(&self.samples_scale) {
+                true => self.samples_scale,
+                false => default.samples_scale,
+            },
+            channels: self.channels.map(|c| c.min(FEATURES - 1)),
+            camera: if camera_ok { camera } else { default.camera },
+            generator: GeneratorSettings {
+                psi: match (-1.0..=2.0).contains(&self.generator.psi) {
+                    true => self.generator.psi,
+                    false => default.generator.psi,
+                },
+                ..self.generator
+            },
+            window: self.window.sane(),
+            ..self
         }
     }
 
@@ -257,6 +298,26 @@ mod tests {
             panel_width: 5.0,
         };
         assert_eq!(broken.sane(), WindowLayout::default());
+    }
+
+    #[test]
+    fn values_out_of_reason_in_a_settings_file_are_brought_back() {
+        let json = br#"{"resolution": 100000000, "samples_scale": 1e300, "channels": [0, 7, 4000],
+            "camera": {"yaw": 0.1, "pitch": 0, "roll": 0, "radius": -3, "fov_degrees": 18},
+            "generator": {"psi": 1e9}}"#;
+        let settings = Settings::from_json(json).unwrap();
+        let default = Settings::default();
+        assert_eq!(settings.resolution, MAX_RESOLUTION);
+        assert_eq!(settings.samples_scale, default.samples_scale);
+        assert_eq!(settings.channels, [0, 7, FEATURES - 1]);
+        assert_eq!(settings.camera, default.camera);
+        assert_eq!(settings.generator.psi, default.generator.psi);
+        let fine = Settings {
+            resolution: 128,
+            samples_scale: 2.0,
+            ..Default::default()
+        };
+        assert_eq!(fine.clone().sane(), fine);
     }
 
     #[test]

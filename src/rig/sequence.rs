@@ -93,10 +93,25 @@ impl Sequence {
         let is_csv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        Self::from_bytes(&bytes, is_csv, &name, rig)
+    }
+
+    /// Reads a sequence from memory (`name` says where it came from in messages): CSV (our
+    /// columns or Live Link Face's) when `is_csv`, else JSON.
+    pub fn from_bytes(
+        bytes: &[u8],
+        is_csv: bool,
+        name: &str,
+        rig: &Rig,
+    ) -> Result<Self, SequenceError> {
+        let format = |message: String| SequenceError::Format {
+            path: name.to_string(),
+            message,
+        };
         let mut sequence = if is_csv {
-            parse_csv(&bytes, rig).map_err(format)?
+            parse_csv(bytes, rig).map_err(format)?
         } else {
-            parse_json(&bytes).map_err(format)?
+            parse_json(bytes).map_err(format)?
         };
         if sequence.frames.is_empty() {
             return Err(format("it has no frames".into()));
@@ -120,7 +135,7 @@ impl Sequence {
         }
         for (frame, params) in sequence.frames.iter().enumerate() {
             params.resolve(rig).map_err(|e| SequenceError::Frame {
-                path: name.clone(),
+                path: name.to_string(),
                 frame,
                 message: e.to_string(),
             })?;

@@ -23,7 +23,10 @@ pub enum PortraitError {
     },
     #[error("{path} is not an image this program reads (PNG or JPEG): {reason}")]
     NotAnImage { path: String, reason: String },
-    #[error("{path} is {width}×{height} pixels; a portrait needs at least {MIN_SIDE} on each side")]
+    #[error(
+        "{path} is {width}×{height} pixels; a portrait needs at least {MIN_SIDE} on each side, and its long side at most {} times its short side",
+        MAX_SIDE / MIN_SIDE
+    )]
     TooSmall {
         path: String,
         width: u32,
@@ -76,6 +79,14 @@ pub fn decode(
     }
     if width.max(height) > MAX_SIDE {
         let scaled = image.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Triangle);
+        // A strip too narrow to hold a face once the long side fits.
+        if scaled.width().min(scaled.height()) < MIN_SIDE {
+            return Err(PortraitError::TooSmall {
+                path: shown.to_string(),
+                width,
+                height,
+            });
+        }
         return Ok((scaled.to_rgb8(), Some((width, height))));
     }
     Ok((image.to_rgb8(), None))
