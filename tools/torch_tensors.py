@@ -9,7 +9,15 @@ class BoundedUnpickler(pickle._Unpickler):
     """Python's own unpickler rather than the C one, for every converter: the C unpickler
     allocates whatever size a BINBYTES8 or FRAME opcode claims before it reads, so twenty
     bytes of a damaged file can ask for terabytes; this one reads what is there and stops,
-    truncated, at the end of the data."""
+    truncated, at the end of the data. BYTEARRAY8 (protocol 5 buffers, which no checkpoint
+    uses) would still allocate first, so it is refused."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def _refuse_bytearray8(self):
+        raise pickle.UnpicklingError("the file uses BYTEARRAY8 (pickle protocol 5), which no checkpoint does")
+
+    dispatch[pickle.BYTEARRAY8[0]] = _refuse_bytearray8
 
 
 STORAGE_DTYPES = {
