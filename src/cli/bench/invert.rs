@@ -13,7 +13,7 @@ const PORTRAIT: &str = "assets/astronaut.png";
 pub fn run(gpu: &Gpu, sizes: &[usize], steps: usize) -> anyhow::Result<()> {
     let rig = default_rig::embedded();
     let mut clock = Stopwatch::start();
-    let prepared = Prepared::load(std::path::Path::new(PORTRAIT), &rig)
+    let prepared = Prepared::load(std::path::Path::new(PORTRAIT), &rig, Default::default())
         .map_err(|e| anyhow::anyhow!("{e:#} (run the bench from the repository)"))?;
     println!(
         "inversion of {PORTRAIT}: face, landmarks and rig fit {:.0} ms (CPU)",

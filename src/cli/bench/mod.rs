@@ -57,9 +57,14 @@ pub struct BenchArgs {
     /// Denoising steps timed one by one in the fadm step (after the first).
     #[arg(long, default_value_t = 2)]
     pub fadm_steps: usize,
-    /// Frames of the soak step that warm up before its growth is measured.
-    #[arg(long, default_value_t = soak::REPORT_EVERY)]
+    /// Frames of the soak step that warm up before its growth is measured (a multiple of
+    /// `--soak-period`, at least two periods).
+    #[arg(long, default_value_t = 2 * soak::PERIOD)]
     pub soak_warmup: usize,
+    /// Frames after which the soak's random requests repeat (a row of the table every two
+    /// periods); a short soak (CI's) uses a short period.
+    #[arg(long, default_value_t = soak::PERIOD)]
+    pub soak_period: usize,
     /// Sampler presets the fadm step runs whole.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [crate::fadm::SamplerPreset::Default, crate::fadm::SamplerPreset::Fast])]
     pub fadm_presets: Vec<crate::fadm::SamplerPreset>,
@@ -82,8 +87,8 @@ pub enum Step {
     /// Minutes on a CPU device, so not in the default list.
     Fadm,
     /// `--frames` random requests to the viewer's render thread, memory and frame rate every
-    /// 500 frames, held to ≤ 5 % growth after `--soak-warmup` and ≤ 20 % slowdown. Long, so
-    /// not in the default list (`--steps soak --frames 10000`).
+    /// two `--soak-period`s (500 frames), held to ≤ 5 % growth after `--soak-warmup` and
+    /// ≤ 20 % slowdown. Long, so not in the default list (`--steps soak --frames 10000`).
     Soak,
 }
 
@@ -131,7 +136,15 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
             Step::Viewer => viewer::run(&gpu, avatar(), &args.viewer_sizes, slow_frames)?,
             Step::Fadm => fadm::run(&gpu, args)?,
             Step::Invert => invert::run(&gpu, &args.invert_sizes, args.invert_steps.max(1))?,
-            Step::Soak => soak::run(&gpu, avatar(), args.frames, args.soak_warmup)?,
+            Step::Soak => soak::run(
+                &gpu,
+                avatar(),
+                &soak::SoakLength {
+                    frames: args.frames,
+                    warm_up: args.soak_warmup,
+                    period: args.soak_period,
+                },
+            )?,
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `bench --steps soak`: the viewer's render thread — the real worker, not a copy — driven by
 //! random requests as a person at the panel makes them: slider states, camera moves, view
 //! modes, neural size and samples, previews and full frames, full frames cancelled by the next
-//! request before they are shown, and avatar switches. Every 500 frames it prints the
+//! request before they are shown, and avatar switches. Every 500 frames (two periods) it prints the
 //! process's resident memory, the GPU memory the allocator holds and the frame rate; at the
 //! end, the growth after the warm-up and the frame rate of the last 1000 frames against the
 //! first 1000 after it, against the limits (5 % growth, 20 % slower).
@@ -20,11 +20,10 @@ use crate::gpu::Gpu;
 use crate::render::camera::OrbitCamera;
 use crate::render::modes::RenderMode;
 
-/// Frames between two rows of the table.
-pub const REPORT_EVERY: usize = 500;
-/// The requests repeat with this period, so that the frame rates of two windows of whole
-/// periods compare the same work.
-const CYCLE: usize = 250;
+/// The requests repeat with this period (in frames), so that the frame rates of two windows
+/// of whole periods compare the same work; the table has a row every two periods, and the
+/// avatars switch once a period.
+pub const PERIOD: usize = 250;
 /// The limits the soak is held to.
 const MAX_GROWTH: f64 = 0.05;
 const MAX_SLOWDOWN: f64 = 0.20;
@@ -39,12 +38,29 @@ struct Reading {
     fps: f64,
 }
 
-pub fn run(gpu: &Gpu, bench: &BenchAvatar, frames: usize, warm_up: usize) -> anyhow::Result<()> {
+/// The soak's length: `frames` in all, the first `warm_up` not judged, requests repeating
+/// every `period` frames.
+pub struct SoakLength {
+    pub frames: usize,
+    pub warm_up: usize,
+    pub period: usize,
+}
+
+pub fn run(gpu: &Gpu, bench: &BenchAvatar, length: &SoakLength) -> anyhow::Result<()> {
+    let SoakLength {
+        frames,
+        warm_up,
+        period,
+    } = *length;
     anyhow::ensure!(
-        warm_up.is_multiple_of(CYCLE) && frames >= warm_up + 2 * CYCLE,
-        "the soak's warm-up must be a multiple of {CYCLE} frames, followed by at least {} more",
-        2 * CYCLE
+        period > 0
+            && warm_up >= 2 * period
+            && warm_up.is_multiple_of(period)
+            && frames >= warm_up + 2 * period,
+        "the soak's warm-up must be a multiple of --soak-period ({period} frames), at least two \
+         periods (both avatars drawn), followed by at least two periods more"
     );
+    let report_every = 2 * period;
     let avatars = [
         bench.avatar.clone(),
         painted_avatar(&bench.rig, RigRef::default_rig()),
@@ -65,10 +81,10 @@ pub fn run(gpu: &Gpu, bench: &BenchAvatar, frames: usize, warm_up: usize) -> any
     let mut lap = Instant::now();
     let mut times = Vec::with_capacity(frames);
     for i in 1..=frames {
-        let mut rng = StdRng::seed_from_u64(seed + (i % CYCLE) as u64);
+        let mut rng = StdRng::seed_from_u64(seed + (i % period) as u64);
         // An avatar switch once a period (the viewer's Open, or an inversion finishing).
-        if i % CYCLE == 0 {
-            worker.set_avatar(bench.rig.clone(), avatars[(i / CYCLE) % 2].clone());
+        if i % period == 0 {
+            worker.set_avatar(bench.rig.clone(), avatars[(i / period) % 2].clone());
         }
         // A full frame the hand interrupts: sent, then replaced before it is shown.
         if rng.random_bool(0.15) {
@@ -81,7 +97,7 @@ pub fn run(gpu: &Gpu, bench: &BenchAvatar, frames: usize, warm_up: usize) -> any
         worker.request(request.clone());
         wait_for(&worker, &request)?;
         times.push(started.elapsed().as_secs_f64());
-        if i % REPORT_EVERY == 0 || i == warm_up || i == frames {
+        if i % report_every == 0 || i == warm_up || i == frames {
             let since = i - readings.last().map_or(0, |r: &Reading| r.frame);
             let reading = Reading {
                 frame: i,
@@ -97,7 +113,7 @@ pub fn run(gpu: &Gpu, bench: &BenchAvatar, frames: usize, warm_up: usize) -> any
             readings.push(reading);
         }
     }
-    verdict(&readings, &times, warm_up)
+    verdict(&readings, &times, length)
 }
 
 /// What a person at the panel might ask for next.
@@ -153,7 +169,10 @@ fn wait_for(worker: &Worker, request: &Request) -> anyhow::Result<()> {
 }
 
 /// Growth after the warm-up and the late frame rate against the early one, judged.
-fn verdict(readings: &[Reading], times: &[f64], warm_up: usize) -> anyhow::Result<()> {
+fn verdict(readings: &[Reading], times: &[f64], length: &SoakLength) -> anyhow::Result<()> {
+    let SoakLength {
+        warm_up, period, ..
+    } = *length;
     let after: Vec<&Reading> = readings.iter().filter(|r| r.frame >= warm_up).collect();
     let (Some(first), Some(last)) = (after.first(), after.last()) else {
         anyhow::bail!("no reading after the warm-up: run more frames");
@@ -163,11 +182,11 @@ fn verdict(readings: &[Reading], times: &[f64], warm_up: usize) -> anyhow::Resul
     let pool = growth(first.gpu_mib, last.gpu_mib);
     // Frame rates over the first and last thousand frames after the warm-up (in a short soak,
     // as many whole periods as fit twice).
-    let span = 1000.min((times.len() - warm_up) / 2) / CYCLE * CYCLE;
+    let span = 1000.min((times.len() - warm_up) / 2) / period * period;
     let rate = |t: &[f64]| t.len() as f64 / t.iter().sum::<f64>();
     let early = rate(&times[warm_up..warm_up + span]);
     // The last window starts at the same place in the period as the first.
-    let end = warm_up + (times.len() - warm_up) / CYCLE * CYCLE;
+    let end = warm_up + (times.len() - warm_up) / period * period;
     let late = rate(&times[end - span..end]);
     let slowdown = 1.0 - late / early;
     println!(
