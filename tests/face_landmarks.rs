@@ -3,7 +3,7 @@
 //! bad, odd and awkward images.
 
 use neuralhead::invert::face::portrait::{self, PortraitError};
-use neuralhead::invert::face::{Face, FaceError, FaceModels};
+use neuralhead::invert::face::{Face, FaceChoice, FaceError, FaceModels, Range};
 
 fn asset(name: &str) -> String {
     format!("{}/assets/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -69,6 +69,128 @@ fn the_largest_of_several_faces_is_used_and_counted() {
     let face = FaceModels::embedded().unwrap().find_face(&pair).unwrap();
     assert_eq!(face.faces_found, 2);
     assert!(face.detection.bounds[0] < 256.0 && face.detection.width() > 80.0);
+}
+
+/// The full-range detector's best anchor against the assets README's reference (the TFLite
+/// model on a portrait letterboxed with OpenCV's half-pixel resize where ours samples corner
+/// to corner, as MediaPipe does): box within one pixel of the 192² input (the long side / 192
+/// in the portrait's pixels: the two resamplings place the grid a fraction of one apart),
+/// score within 0.02.
+#[test]
+fn the_full_range_detector_matches_its_reference() {
+    let models = FaceModels::embedded().unwrap();
+    for (name, want, score) in [
+        ("astronaut.png", [173.4, 68.0, 106.4, 106.4], 0.9398),
+        ("grace_hopper.jpg", [160.4, 121.7, 210.1, 210.1], 0.7897),
+    ] {
+        let (image, _) = portrait::load(asset(name).as_ref()).unwrap();
+        let candidates = models.detector(Range::Full).candidates(&image).unwrap();
+        let d = candidates
+            .iter()
+            .max_by(|a, b| a.score.total_cmp(&b.score))
+            .unwrap();
+        let got = [d.bounds[0], d.bounds[1], d.width(), d.height()];
+        eprintln!(
+            "{name}: {got:?} score {} (reference {want:?} {score})",
+            d.score
+        );
+        for (g, w) in got.iter().zip(want) {
+            let input_pixel = image.width().max(image.height()) as f32 / 192.0;
+            assert!(
+                (g - w).abs() <= input_pixel,
+                "{name}: box {got:?}, reference {want:?}"
+            );
+        }
+        assert!((d.score - score).abs() <= 0.02, "{name}: score {}", d.score);
+    }
+}
+
+/// The astronaut's portrait pasted at `(x, y)` in a `side`² frame of grey noise: a
+/// half-body photo in which the face is about a tenth of the frame.
+fn small_in_frame(side: u32, x: i64, y: i64) -> (image::RgbImage, image::RgbImage) {
+    let (astronaut, _) = portrait::load(asset("astronaut.png").as_ref()).unwrap();
+    let mut frame = image::RgbImage::from_fn(side, side, |i, j| {
+        let v = (100 + (i * 7 + j * 13) % 40) as u8;
+        image::Rgb([v, v, v])
+    });
+    image::imageops::replace(&mut frame, &astronaut, x, y);
+    (frame, astronaut)
+}
+
+/// Mean landmark distance between two faces as a share of the first one's eye distance.
+fn landmark_error(a: &Face, b: &Face, offset: [f32; 2]) -> f32 {
+    let (p, q) = (&a.landmarks.points, &b.landmarks.points);
+    let eyes = distance(p[33], p[263]);
+    let total: f32 = p
+        .iter()
+        .zip(q)
+        .map(|(p, q)| distance(*p, [q[0] - offset[0], q[1] - offset[1], 0.0]))
+        .sum();
+    total / p.len() as f32 / eyes
+}
+
+#[test]
+fn a_small_face_in_a_half_body_photo_is_found() {
+    let models = FaceModels::embedded().unwrap();
+    let (frame, astronaut) = small_in_frame(1000, 300, 420);
+    // The short-range model alone (all there was before) finds nothing here.
+    assert!(
+        models
+            .detector(Range::Short)
+            .detect(&frame)
+            .unwrap()
+            .is_empty()
+    );
+    let face = models.find_face(&frame).unwrap();
+    let own = models.find_face(&astronaut).unwrap();
+    let error = landmark_error(&own, &face, [300.0, 420.0]);
+    eprintln!(
+        "box {:?} score {:.3}; landmarks {:.2} % of the eye distance from the portrait's own",
+        face.detection.bounds,
+        face.detection.score,
+        100.0 * error
+    );
+    assert_eq!(face.faces_found, 1);
+    assert!(error < 0.03, "landmarks {:.1} % off", 100.0 * error);
+}
+
+#[test]
+fn a_face_is_chosen_by_number_or_by_a_drawn_box() {
+    let models = FaceModels::embedded().unwrap();
+    let (frame, astronaut) = small_in_frame(1000, 300, 420);
+    // A second copy of the head at 1.5× at the top left.
+    let mut pair = frame;
+    let head = image::imageops::crop_imm(&astronaut, 97, 20, 256, 256).to_image();
+    let head = image::imageops::resize(&head, 384, 384, image::imageops::FilterType::Triangle);
+    image::imageops::replace(&mut pair, &head, 20, 20);
+    let faces = models.detect(&pair).unwrap();
+    assert_eq!(faces.len(), 2, "{faces:?}");
+    assert!(faces[0].area() > faces[1].area());
+    let second = models.choose_face(&pair, FaceChoice::Index(1)).unwrap();
+    assert!(second.detection.bounds[0] > 300.0, "{:?}", second.detection);
+    let err = models.choose_face(&pair, FaceChoice::Index(2)).unwrap_err();
+    assert!(err.to_string().contains("no face 3: 2 found"), "{err}");
+
+    // A box drawn loosely around the small face finds it again.
+    let drawn = models
+        .choose_face(&pair, FaceChoice::Drawn([600.0, 630.0, 455.0, 470.0]))
+        .unwrap();
+    assert!(landmark_error(&second, &drawn, [0.0, 0.0]) < 0.01);
+
+    // Where no detector sees the face, the drawn box itself is the landmark model's crop.
+    let own = models.find_face(&astronaut).unwrap();
+    let boxed = models
+        .landmarks_in_box(&astronaut, [160.0, 60.0, 290.0, 200.0])
+        .unwrap();
+    let error = landmark_error(&own, &boxed, [0.0, 0.0]);
+    eprintln!(
+        "drawn box alone: {:.2} % of the eye distance",
+        100.0 * error
+    );
+    assert!(error < 0.03);
+    // A box around no face is refused by the landmark model.
+    let wall = models.choose_face(&pair, FaceChoice::Drawn([850.0, 50.0, 990.0, 190.0]));
+    assert!(matches!(wall, Err(FaceError::NotAFace(_))), "{wall:?}");
 }
 
 #[test]

@@ -458,6 +458,9 @@ fn a_portrait_is_inverted_by_pivotal_tuning_from_the_panel() {
     harness.step();
     harness.get_by_label("Invert").click_accesskit();
     harness.step();
+    // One face: once it is found, the inversion starts without asking.
+    step_while(&mut harness, ViewerApp::finding_faces, "the face search");
+    harness.step();
     assert!(harness.state().inverting(), "the inversion starts");
     step_while(&mut harness, ViewerApp::inverting, "the inversion");
     let message = harness.state().message().unwrap_or_default().to_string();
@@ -473,6 +476,103 @@ fn a_portrait_is_inverted_by_pivotal_tuning_from_the_panel() {
     );
     let frame = settle(&mut harness);
     assert!(frame.width() > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A photo with two faces opens the face window: a face is chosen by its number, or by a box
+/// dragged around it, and the inversion goes on from it (cancelled here after its first
+/// stage); a photo without a face asks for a box.
+#[test]
+fn the_face_to_invert_is_chosen_in_a_window() {
+    let _serial = common::one_heavy_test_at_a_time();
+    let dir = std::env::temp_dir().join(format!("neuralhead-ui-faces-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The astronaut at 1× and, at the top left, her head at 1.5×, on grey.
+    let (astronaut, _) =
+        neuralhead::invert::face::portrait::load("assets/astronaut.png".as_ref()).unwrap();
+    let mut photo = image::RgbImage::from_pixel(1000, 1000, image::Rgb([120, 120, 120]));
+    image::imageops::replace(&mut photo, &astronaut, 300, 420);
+    let head = image::imageops::crop_imm(&astronaut, 97, 20, 256, 256).to_image();
+    let head = image::imageops::resize(&head, 384, 384, image::imageops::FilterType::Triangle);
+    image::imageops::replace(&mut photo, &head, 20, 20);
+    let two = dir.join("two.png");
+    photo.save(&two).unwrap();
+    let blank = dir.join("blank.png");
+    image::RgbImage::from_pixel(300, 300, image::Rgb([40, 90, 160]))
+        .save(&blank)
+        .unwrap();
+
+    let mut harness = harness();
+    settle(&mut harness);
+    let ask = |harness: &mut Harness<'_, ViewerApp>, portrait: &std::path::Path| {
+        harness.state_mut().inversion_controls().portrait_text = portrait.display().to_string();
+        harness.state_mut().inversion_controls().resolution = 32;
+        harness.step();
+        harness.get_by_label("Invert").click_accesskit();
+        harness.step();
+        step_while(harness, ViewerApp::finding_faces, "the face search");
+        harness.step();
+        harness.step();
+    };
+    // Waits for the inversion's stage that names the face, then cancels.
+    let named_then_cancelled = |harness: &mut Harness<'_, ViewerApp>, which: &str| {
+        let start = Instant::now();
+        loop {
+            harness.step();
+            let message = harness.state().message().unwrap_or_default().to_string();
+            if message.contains(which) {
+                break;
+            }
+            assert!(
+                harness.state().inverting(),
+                "the inversion ended: {message}"
+            );
+            assert!(start.elapsed() < HANG_GUARD, "no stage naming {which}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        harness.get_by_label("Cancel").click_accesskit();
+        step_while(harness, ViewerApp::inverting, "the cancelled inversion");
+    };
+
+    ask(&mut harness, &two);
+    assert_eq!(harness.state().faces_offered(), Some(2));
+    assert!(
+        !harness.state().inverting(),
+        "nothing starts before a face is chosen"
+    );
+    harness.get_by_label("face 2").click_accesskit();
+    harness.step();
+    harness.get_by_label("Invert this face").click_accesskit();
+    harness.step();
+    assert_eq!(harness.state().faces_offered(), None, "the window closes");
+    named_then_cancelled(&mut harness, "using face 2 of 2");
+
+    // A box dragged around the smaller face (477…573, 503…598 in the photo's pixels).
+    ask(&mut harness, &two);
+    let shown = harness.get_by_label("the portrait").rect();
+    let scale = shown.width() / 1000.0;
+    let at = |x: f32, y: f32| shown.min + egui::vec2(x, y) * scale;
+    harness.drag_at(at(455.0, 470.0));
+    harness.step();
+    harness.hover_at(at(520.0, 540.0));
+    harness.step();
+    harness.hover_at(at(600.0, 630.0));
+    harness.step();
+    harness.drop_at(at(600.0, 630.0));
+    harness.step();
+    harness.get_by_label("the drawn box");
+    harness.get_by_label("Invert this face").click_accesskit();
+    harness.step();
+    named_then_cancelled(&mut harness, "using the face in the drawn box");
+
+    // No face: the window asks for a box, and Cancel closes it with nothing started.
+    ask(&mut harness, &blank);
+    assert_eq!(harness.state().faces_offered(), Some(0));
+    harness.get_by_label_contains("Drag a box around the face");
+    harness.get_by_label("Cancel").click_accesskit();
+    harness.step();
+    assert_eq!(harness.state().faces_offered(), None);
+    assert!(!harness.state().inverting());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::avatar::{Avatar, RigRef, SourceState, file};
 use crate::gpu::Gpu;
+use crate::invert::face::FaceChoice;
 use crate::invert::optimise::OptimiseSettings;
 use crate::invert::pti::PtiSettings;
 use crate::invert::run::{Cancelled, Method, Prepared, avatar_name, invert};
@@ -20,6 +21,8 @@ pub struct InvertJob {
     pub portrait: PathBuf,
     /// Where the avatar is saved once the inversion succeeds.
     pub out: PathBuf,
+    /// Which of the portrait's faces.
+    pub face: FaceChoice,
     pub method: JobMethod,
     pub cancel: Arc<AtomicBool>,
 }
@@ -102,12 +105,18 @@ pub fn run(
         report(InvertUpdate::Stage(
             "finding the face and fitting the rig".into(),
         ));
-        let prepared = Prepared::load(&job.portrait, rig)?;
-        if prepared.faces_found > 1 {
-            report(InvertUpdate::Stage(format!(
-                "{} faces found; using the largest",
-                prepared.faces_found
-            )));
+        let prepared = Prepared::load(&job.portrait, rig, job.face)?;
+        let found = prepared.faces_found;
+        let which = match job.face {
+            FaceChoice::Largest if found > 1 => {
+                Some(format!("{found} faces found; using the largest"))
+            }
+            FaceChoice::Largest => None,
+            FaceChoice::Index(i) => Some(format!("using face {} of {found}", i + 1)),
+            FaceChoice::Drawn(_) => Some("using the face in the drawn box".into()),
+        };
+        if let Some(which) = which {
+            report(InvertUpdate::Stage(which));
         }
         let name = avatar_name(&job.portrait);
         let avatar = invert(gpu, rig, &prepared, job.method()?, &name, |progress| {

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::face_picker::FacePick;
 use super::invert_job::{InvertJob, InvertUpdate, JobMethod};
 use super::panel::file_field;
 use super::viewer::{AvatarSource, ViewerApp};
+use crate::invert::face::FaceChoice;
 use crate::invert::optimise::OptimiseSettings;
 use crate::invert::pti::PtiSettings;
 use crate::invert::run::avatar_name;
@@ -23,6 +25,8 @@ pub struct InvertState {
     pub pti: bool,
     pub latent_steps: usize,
     pub tuning_steps: usize,
+    /// The faces being found or chosen, before the inversion starts.
+    pub(super) pick: Option<FacePick>,
     running: Option<Running>,
 }
 
@@ -36,6 +40,7 @@ impl Default for InvertState {
             pti: false,
             latent_steps: pti.latent_steps,
             tuning_steps: pti.tuning_steps,
+            pick: None,
             running: None,
         }
     }
@@ -79,8 +84,8 @@ impl ViewerApp {
         running.step.map(|(step, steps, _, _)| (step, steps))
     }
 
-    /// Starts inverting `portrait`; the avatar goes to the avatars folder.
-    pub fn start_inversion(&mut self, portrait: PathBuf) {
+    /// Starts inverting the chosen face of `portrait`; the avatar goes to the avatars folder.
+    pub fn start_inversion(&mut self, portrait: PathBuf, face: FaceChoice) {
         if self.inverting() {
             self.message = Some((true, "an inversion is already running".into()));
             return;
@@ -96,6 +101,7 @@ impl ViewerApp {
         let job = InvertJob {
             portrait: portrait.clone(),
             out: avatar_path_for(&portrait),
+            face,
             method,
             cancel: cancel.clone(),
         };
@@ -181,6 +187,13 @@ impl ViewerApp {
             }
             return;
         }
+        if self.finding_faces() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("finding the faces…");
+            });
+            return;
+        }
         let mut start: Option<PathBuf> = None;
         ui.horizontal(|ui| {
             file_field(
@@ -252,11 +265,11 @@ impl ViewerApp {
             );
         }
         if let Some(path) = start {
-            self.start_inversion(path);
+            self.invert_portrait(path, ui.ctx());
         }
     }
 
-    /// Portraits dropped on the window start an inversion.
+    /// Portraits dropped on the window are inverted (after the face is chosen).
     pub(super) fn handle_dropped_files(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
@@ -267,7 +280,7 @@ impl ViewerApp {
         });
         if let Some(path) = dropped.into_iter().next() {
             self.inversion.portrait_text = path.display().to_string();
-            self.start_inversion(path);
+            self.invert_portrait(path, ctx);
         }
     }
 

@@ -3,6 +3,7 @@
 mod bake_job;
 mod export_job;
 mod export_panel;
+mod face_picker;
 mod fault;
 mod generator_panel;
 mod invert_job;

@@ -451,6 +451,7 @@ impl eframe::App for ViewerApp {
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
         self.receive_refinements(&ctx);
+        self.receive_faces(&ctx);
         self.receive_inversions(&ctx);
         self.receive_recordings(&ctx);
         self.receive_bakes();
@@ -463,6 +464,7 @@ impl eframe::App for ViewerApp {
             .show(ui, |ui| self.controls(ui));
         self.remember_layout(&ctx, panel.response.rect.width());
         egui::CentralPanel::default().show(ui, |ui| self.viewport(ui));
+        self.face_window(&ctx);
         // After the panel, so that play, pause and scrubbing show in this very frame.
         if let Some(playback) = &mut self.playback {
             let identity = self.params.identity.clone();

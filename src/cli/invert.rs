@@ -13,6 +13,7 @@ use clap::Args;
 use crate::avatar::RigRef;
 use crate::avatar::file::{self, Precision};
 use crate::gpu::{AdapterChoice, Gpu};
+use crate::invert::face::FaceChoice;
 use crate::invert::optimise::OptimiseSettings;
 use crate::invert::pti::PtiSettings;
 use crate::invert::run::{Method, Prepared, avatar_name, invert};
@@ -21,8 +22,14 @@ use crate::rig::{RigKind, default_rig};
 
 #[derive(Args, Debug)]
 pub struct InvertArgs {
-    /// The portrait (PNG or JPEG) with one face looking roughly toward the camera.
+    /// The portrait (PNG or JPEG) with a face looking roughly toward the camera.
     pub portrait: PathBuf,
+    /// Which face, where the portrait has several: 1 is the largest, 2 the next, …
+    #[arg(long, value_name = "N", conflicts_with = "face_box")]
+    pub face: Option<usize>,
+    /// The face inside this box, in the portrait's pixels (for a face the detectors miss).
+    #[arg(long, value_name = "X0,Y0,X1,Y1", value_delimiter = ',', num_args = 4)]
+    pub face_box: Option<Vec<f32>>,
     /// The avatar file to write (only once the inversion succeeds; written atomically).
     #[arg(long)]
     pub out: PathBuf,
@@ -69,6 +76,16 @@ pub struct InvertArgs {
     pub compare: Option<PathBuf>,
 }
 
+/// `--face N` (counted from 1) or `--face-box`, else the largest face.
+fn face_choice(args: &InvertArgs) -> anyhow::Result<FaceChoice> {
+    Ok(match (args.face, &args.face_box) {
+        (Some(0), _) => anyhow::bail!("--face counts from 1 (the largest face)"),
+        (Some(n), _) => FaceChoice::Index(n - 1),
+        (None, Some(b)) => FaceChoice::Drawn([b[0], b[1], b[2], b[3]]),
+        (None, None) => FaceChoice::Largest,
+    })
+}
+
 pub fn run(adapter: &AdapterChoice, args: &InvertArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         (16..=512).contains(&args.resolution),
@@ -87,10 +104,13 @@ pub fn run(adapter: &AdapterChoice, args: &InvertArgs) -> anyhow::Result<()> {
         }
         None => (default_rig::embedded(), None),
     };
-    let prepared = Prepared::load(&args.portrait, &rig)
+    let prepared = Prepared::load(&args.portrait, &rig, face_choice(args)?)
         .with_context(|| format!("inverting {}", args.portrait.display()))?;
-    if prepared.faces_found > 1 {
-        eprintln!("{} faces found; using the largest.", prepared.faces_found);
+    if prepared.faces_found > 1 && args.face.is_none() && args.face_box.is_none() {
+        eprintln!(
+            "{} faces found; using the largest (--face N picks another, 1 being the largest).",
+            prepared.faces_found
+        );
     }
     let camera = &prepared.fit.camera;
     eprintln!(

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::align::Crop;
-use super::face::{FaceModels, portrait};
+use super::face::{FaceChoice, FaceModels, portrait};
 use super::fit::{Fit, fit};
 use super::optimise::{OptimiseSettings, Optimiser, StepReport};
 use super::pti::{Pti, PtiSettings};
@@ -24,13 +24,23 @@ pub struct Prepared {
     pub fit: Fit,
     /// The 468 landmarks in normalised crop coordinates (0…1, y down).
     pub landmarks: Vec<[f64; 2]>,
-    /// How many faces the detector found (the largest is used).
+    /// How many faces the detectors found.
     pub faces_found: usize,
 }
 
 impl Prepared {
+    /// The portrait's largest face, prepared.
     pub fn new(portrait: image::RgbImage, rig: &Rig, models: &FaceModels) -> anyhow::Result<Self> {
-        let face = models.find_face(&portrait)?;
+        Self::with_face(portrait, rig, models, FaceChoice::Largest)
+    }
+
+    pub fn with_face(
+        portrait: image::RgbImage,
+        rig: &Rig,
+        models: &FaceModels,
+        choice: FaceChoice,
+    ) -> anyhow::Result<Self> {
+        let face = models.choose_face(&portrait, choice)?;
         let crop = Crop::from_landmarks(&face.landmarks.points);
         // Landmarks are pixel-index coordinates: centres at +½.
         let landmarks: Vec<[f64; 2]> = face
@@ -49,11 +59,11 @@ impl Prepared {
         })
     }
 
-    /// Reads the portrait at `path` (upright, RGB, at most 2048 px) and prepares it with the
-    /// embedded face models.
-    pub fn load(path: &Path, rig: &Rig) -> anyhow::Result<Self> {
+    /// Reads the portrait at `path` (upright, RGB, at most 2048 px) and prepares the chosen
+    /// face with the embedded face models.
+    pub fn load(path: &Path, rig: &Rig, choice: FaceChoice) -> anyhow::Result<Self> {
         let (image, _) = portrait::load(path)?;
-        Self::new(image, rig, &FaceModels::embedded()?)
+        Self::with_face(image, rig, FaceModels::shared()?, choice)
     }
 
     /// The portrait unwrapped into `rig`'s atlas through the fit.

@@ -1,15 +1,51 @@
-//! BlazeFace short range (`face_detection_short_range.onnx`) with MediaPipe's pre- and
-//! post-processing: letterbox to 128² with corner-to-corner bilinear sampling and black
-//! padding, 896 SSD anchors, box and keypoint decoding, weighted non-maximum suppression.
+//! BlazeFace, short range (`face_detection_short_range.onnx`, faces that fill much of the
+//! frame) and full range (`face_detection_full_range.onnx`, small and distant faces), with
+//! MediaPipe's pre- and post-processing: letterbox to the model's square input with
+//! corner-to-corner bilinear sampling and black padding, SSD anchors, box and keypoint
+//! decoding, weighted non-maximum suppression.
 
 use tract_onnx::prelude::*;
 
 use super::FaceError;
 use super::sampling::{Border, bilinear};
 
-const INPUT: usize = 128;
-const MIN_SCORE: f32 = 0.5;
 const NMS_IOU: f32 = 0.3;
+
+/// Which of the two BlazeFace models (assets README §3 and §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    /// 128² input, 896 anchors: faces within about 2 m, filling much of the frame.
+    Short,
+    /// 192² input, 2304 anchors: faces up to about 5 m, small in the frame.
+    Full,
+}
+
+impl Range {
+    fn input(self) -> usize {
+        match self {
+            Range::Short => 128,
+            Range::Full => 192,
+        }
+    }
+
+    /// MediaPipe's `min_score_thresh` for each graph.
+    fn min_score(self) -> f32 {
+        match self {
+            Range::Short => 0.5,
+            Range::Full => 0.6,
+        }
+    }
+
+    /// (grid side, anchors per cell) of each SSD layer.
+    fn layers(self) -> &'static [(usize, usize)] {
+        match self {
+            // Stride 8 with two anchors, then stride 16 with three layers of two.
+            Range::Short => &[(16, 2), (8, 6)],
+            // One layer at stride 4.
+            Range::Full => &[(48, 1)],
+        }
+    }
+}
 
 /// One face in image pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,8 +67,29 @@ impl Detection {
         self.bounds[3] - self.bounds[1]
     }
 
-    fn area(&self) -> f32 {
+    pub fn area(&self) -> f32 {
         self.width().max(0.0) * self.height().max(0.0)
+    }
+
+    pub fn centre(&self) -> [f32; 2] {
+        let [x0, y0, x1, y1] = self.bounds;
+        [(x0 + x1) / 2.0, (y0 + y1) / 2.0]
+    }
+
+    /// Whether `point` lies inside the box.
+    pub fn contains(&self, [x, y]: [f32; 2]) -> bool {
+        let [x0, y0, x1, y1] = self.bounds;
+        (x0..=x1).contains(&x) && (y0..=y1).contains(&y)
+    }
+
+    /// The same face `offset` pixels further right and down.
+    pub fn shifted(&self, [dx, dy]: [f32; 2]) -> Self {
+        let [x0, y0, x1, y1] = self.bounds;
+        Self {
+            bounds: [x0 + dx, y0 + dy, x1 + dx, y1 + dy],
+            keypoints: self.keypoints.map(|[x, y]| [x + dx, y + dy]),
+            score: self.score,
+        }
     }
 
     fn iou(&self, other: &Detection) -> f32 {
@@ -46,34 +103,52 @@ impl Detection {
 
 pub struct Detector {
     model: Arc<TypedRunnableModel>,
+    range: Range,
     anchors: Vec<[f32; 2]>,
 }
 
 impl Detector {
-    pub fn new(onnx: &[u8]) -> Result<Self, FaceError> {
+    pub fn new(onnx: &[u8], range: Range) -> Result<Self, FaceError> {
         Ok(Self {
             model: super::load_model(onnx, "face detector")?,
-            anchors: anchors(),
+            range,
+            anchors: anchors(range),
         })
     }
 
     /// Every face found, best first.
     pub fn detect(&self, image: &image::RgbImage) -> Result<Vec<Detection>, FaceError> {
-        let letterbox = Letterbox::new(image.width(), image.height());
-        let input = tract_ndarray::Array4::from_shape_fn((1, 3, INPUT, INPUT), |(_, c, v, u)| {
+        Ok(weighted_nms(self.candidates(image)?))
+    }
+
+    /// Every anchor's face that passes the score threshold, before overlapping ones are
+    /// merged.
+    pub fn candidates(&self, image: &image::RgbImage) -> Result<Vec<Detection>, FaceError> {
+        let side = self.range.input();
+        let letterbox = Letterbox::new(image.width(), image.height(), side);
+        let input = tract_ndarray::Array4::from_shape_fn((1, 3, side, side), |(_, c, v, u)| {
             let (x, y) = letterbox.source(u as f32, v as f32);
             bilinear(image, x, y, Border::Zero)[c] / 127.5 - 1.0
         });
         let outputs = super::run_model(&self.model, input, "face detector")?;
-        let (regressors, logits) = (&outputs[0], &outputs[1]);
+        // The two outputs told apart by size (the converted models name them differently).
+        let count = self.anchors.len();
+        let sized = |n: usize| outputs.iter().find(|o| o.len() == n);
+        let (Some(regressors), Some(logits)) = (sized(count * 16), sized(count)) else {
+            return Err(FaceError::Model(format!(
+                "face detector: outputs of {:?} values, expected {} and {count}",
+                outputs.iter().map(Vec::len).collect::<Vec<_>>(),
+                count * 16
+            )));
+        };
         let mut found = Vec::new();
         for (i, anchor) in self.anchors.iter().enumerate() {
             let score = sigmoid(logits[i].clamp(-100.0, 100.0));
-            if score < MIN_SCORE {
+            if score < self.range.min_score() {
                 continue;
             }
             let r = &regressors[i * 16..(i + 1) * 16];
-            let scale = INPUT as f32;
+            let scale = side as f32;
             let (cx, cy) = (r[0] / scale + anchor[0], r[1] / scale + anchor[1]);
             let (w, h) = (r[2] / scale, r[3] / scale);
             let corner = |x: f32, y: f32| letterbox.to_image(x, y);
@@ -92,25 +167,28 @@ impl Detector {
                 score,
             });
         }
-        Ok(weighted_nms(found))
+        Ok(found)
     }
 }
 
-/// MediaPipe's letterbox: the long side scaled to 128, centred; tensor pixel (u, v) samples
-/// source pixel `((u − pad_x)·k, (v − pad_y)·k)`, without half-pixel offsets.
+/// MediaPipe's letterbox: the long side scaled to the input's side, centred; tensor pixel
+/// (u, v) samples source pixel `((u − pad_x)·k, (v − pad_y)·k)`, without half-pixel offsets.
 struct Letterbox {
+    side: f32,
     k: f32,
     pad_x: f32,
     pad_y: f32,
 }
 
 impl Letterbox {
-    fn new(width: u32, height: u32) -> Self {
-        let k = width.max(height) as f32 / INPUT as f32;
+    fn new(width: u32, height: u32, side: usize) -> Self {
+        let side = side as f32;
+        let k = width.max(height) as f32 / side;
         Self {
+            side,
             k,
-            pad_x: (INPUT as f32 - width as f32 / k) / 2.0,
-            pad_y: (INPUT as f32 - height as f32 / k) / 2.0,
+            pad_x: (side - width as f32 / k) / 2.0,
+            pad_y: (side - height as f32 / k) / 2.0,
         }
     }
 
@@ -118,21 +196,20 @@ impl Letterbox {
         ((u - self.pad_x) * self.k, (v - self.pad_y) * self.k)
     }
 
-    /// A point normalised to the 128 input, in image pixels.
+    /// A point normalised to the input, in image pixels.
     fn to_image(&self, x: f32, y: f32) -> (f32, f32) {
-        let scale = INPUT as f32;
         (
-            (x * scale - self.pad_x) * self.k,
-            (y * scale - self.pad_y) * self.k,
+            (x * self.side - self.pad_x) * self.k,
+            (y * self.side - self.pad_y) * self.k,
         )
     }
 }
 
-/// 512 anchors on the 16² grid (stride 8, two per cell), then 384 on the 8² grid (stride 16,
-/// three layers of two), centres at cell centres, ordered row, column, anchor.
-pub fn anchors() -> Vec<[f32; 2]> {
-    let mut anchors = Vec::with_capacity(896);
-    for (grid, per_cell) in [(16usize, 2usize), (8, 6)] {
+/// The anchors of each layer, centres at cell centres, ordered layer, row, column, anchor
+/// (short range: 512 on the 16² grid, then 384 on the 8² grid; full range: 2304 on 48²).
+pub fn anchors(range: Range) -> Vec<[f32; 2]> {
+    let mut anchors = Vec::new();
+    for &(grid, per_cell) in range.layers() {
         for y in 0..grid {
             for x in 0..grid {
                 let centre = [
@@ -181,13 +258,18 @@ mod tests {
 
     #[test]
     fn anchors_follow_the_ssd_layout() {
-        let a = anchors();
+        let a = anchors(Range::Short);
         assert_eq!(a.len(), 896);
         assert_eq!(a[0], [1.0 / 32.0, 1.0 / 32.0]);
         assert_eq!(a[1], a[0]);
         assert_eq!(a[2], [3.0 / 32.0, 1.0 / 32.0]);
         assert_eq!(a[512], [1.0 / 16.0, 1.0 / 16.0]);
         assert_eq!(a[895], [15.0 / 16.0, 15.0 / 16.0]);
+        let a = anchors(Range::Full);
+        assert_eq!(a.len(), 2304);
+        assert_eq!(a[1], [3.0 / 96.0, 1.0 / 96.0]);
+        assert_eq!(a[48], [1.0 / 96.0, 3.0 / 96.0]);
+        assert_eq!(a[2303], [95.0 / 96.0, 95.0 / 96.0]);
     }
 
     #[test]

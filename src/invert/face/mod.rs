@@ -6,13 +6,16 @@ pub mod detector;
 pub mod landmarks;
 pub mod portrait;
 pub mod sampling;
+pub mod search;
 
 use tract_onnx::prelude::*;
 
-pub use detector::{Detection, Detector};
+pub use detector::{Detection, Detector, Range};
 pub use landmarks::{Landmarker, Landmarks, Roi};
+pub use search::FaceChoice;
 
-const DETECTOR_ONNX: &[u8] = include_bytes!("../../../assets/face_detection_short_range.onnx");
+const SHORT_RANGE_ONNX: &[u8] = include_bytes!("../../../assets/face_detection_short_range.onnx");
+const FULL_RANGE_ONNX: &[u8] = include_bytes!("../../../assets/face_detection_full_range.onnx");
 const LANDMARK_ONNX: &[u8] = include_bytes!("../../../assets/face_landmark.onnx");
 
 /// Faces narrower than this (pixels) carry too little detail to fit.
@@ -34,12 +37,14 @@ pub enum FaceError {
         "the landmark model does not see a face in the detected region (confidence {0:.2}); use a clearer, frontal portrait"
     )]
     NotAFace(f32),
+    #[error("there is no face {asked}: {found} found (they are numbered from 1, largest first)")]
+    NoSuchFace { asked: usize, found: usize },
     #[error("{0}")]
     Model(String),
 }
 
 /// A portrait's face: the detection it came from, its 468 landmarks, and how many faces the
-/// detector found (the largest is used).
+/// detectors found.
 #[derive(Debug, Clone)]
 pub struct Face {
     pub detection: Detection,
@@ -48,7 +53,8 @@ pub struct Face {
 }
 
 pub struct FaceModels {
-    detector: Detector,
+    short_range: Detector,
+    full_range: Detector,
     landmarker: Landmarker,
 }
 
@@ -56,34 +62,89 @@ impl FaceModels {
     /// The embedded models.
     pub fn embedded() -> Result<Self, FaceError> {
         Ok(Self {
-            detector: Detector::new(DETECTOR_ONNX)?,
+            short_range: Detector::new(SHORT_RANGE_ONNX, Range::Short)?,
+            full_range: Detector::new(FULL_RANGE_ONNX, Range::Full)?,
             landmarker: Landmarker::new(LANDMARK_ONNX)?,
         })
     }
 
+    /// The embedded models, loaded once per process (each load optimises three networks).
+    pub fn shared() -> Result<&'static Self, FaceError> {
+        static MODELS: std::sync::OnceLock<FaceModels> = std::sync::OnceLock::new();
+        if let Some(models) = MODELS.get() {
+            return Ok(models);
+        }
+        let models = Self::embedded()?;
+        Ok(MODELS.get_or_init(|| models))
+    }
+
+    /// One of the two detectors.
+    pub fn detector(&self, range: Range) -> &Detector {
+        match range {
+            Range::Short => &self.short_range,
+            Range::Full => &self.full_range,
+        }
+    }
+
+    /// Every face, near or far, largest first.
     pub fn detect(&self, image: &image::RgbImage) -> Result<Vec<Detection>, FaceError> {
-        self.detector.detect(image)
+        search::all_faces(image, &self.short_range, &self.full_range)
     }
 
     /// The largest face and its landmarks.
     pub fn find_face(&self, image: &image::RgbImage) -> Result<Face, FaceError> {
-        let detections = self.detector.detect(image)?;
-        let largest = detections
-            .iter()
-            .max_by(|a, b| (a.width() * a.height()).total_cmp(&(b.width() * b.height())))
-            .ok_or(FaceError::NoFace)?
-            .clone();
-        if largest.width().max(largest.height()) < MIN_FACE_PIXELS {
-            return Err(FaceError::TooSmall(largest.width()));
+        self.choose_face(image, FaceChoice::Largest)
+    }
+
+    /// The chosen face and its landmarks.
+    pub fn choose_face(
+        &self,
+        image: &image::RgbImage,
+        choice: FaceChoice,
+    ) -> Result<Face, FaceError> {
+        let faces = self.detect(image)?;
+        let detection = match choice {
+            FaceChoice::Largest => faces.first().cloned().ok_or(FaceError::NoFace)?,
+            FaceChoice::Index(i) => faces.get(i).cloned().ok_or(FaceError::NoSuchFace {
+                asked: i + 1,
+                found: faces.len(),
+            })?,
+            FaceChoice::Drawn(bounds) => {
+                search::drawn_face(image, [&self.short_range, &self.full_range], bounds)?
+            }
+        };
+        self.landmarks_of(image, detection, faces.len())
+    }
+
+    /// The face in a drawn box taken as an upright face, without asking the detectors (what
+    /// a drawn box comes to where they see nothing).
+    pub fn landmarks_in_box(
+        &self,
+        image: &image::RgbImage,
+        bounds: [f32; 4],
+    ) -> Result<Face, FaceError> {
+        self.landmarks_of(image, search::upright_in_box(image, bounds)?, 0)
+    }
+
+    fn landmarks_of(
+        &self,
+        image: &image::RgbImage,
+        detection: Detection,
+        faces_found: usize,
+    ) -> Result<Face, FaceError> {
+        if detection.width().max(detection.height()) < MIN_FACE_PIXELS {
+            return Err(FaceError::TooSmall(detection.width()));
         }
-        let landmarks = self.landmarker.run(image, Roi::from_detection(&largest))?;
+        let landmarks = self
+            .landmarker
+            .run(image, Roi::from_detection(&detection))?;
         if landmarks.presence < MIN_PRESENCE {
             return Err(FaceError::NotAFace(landmarks.presence));
         }
         Ok(Face {
-            detection: largest,
+            detection,
             landmarks,
-            faces_found: detections.len(),
+            faces_found,
         })
     }
 }
