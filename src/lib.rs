@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod gpu;
 pub mod invert;
 pub mod io;
+pub mod memory;
 pub mod nets;
 pub mod raster;
 pub mod record;

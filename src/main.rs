@@ -1,6 +1,7 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    neuralhead::memory::limit_heap_arenas();
     env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("warn,neuralhead=info"),
     )

@@ -17,6 +17,7 @@ use crate::avatar::RigRef;
 use crate::avatar::painted::painted_avatar;
 use crate::avatar::pipeline::FrameOptions;
 use crate::gpu::Gpu;
+use crate::memory::cpu_seconds;
 use crate::render::camera::OrbitCamera;
 use crate::render::modes::RenderMode;
 
@@ -36,6 +37,9 @@ struct Reading {
     rss_mib: f64,
     gpu_mib: f64,
     fps: f64,
+    /// The process's CPU time per frame (on a CPU device, the work itself: a busy host
+    /// lowers the frame rate but not this).
+    cpu_ms: f64,
 }
 
 /// The soak's length: `frames` in all, the first `warm_up` not judged, requests repeating
@@ -73,12 +77,13 @@ pub fn run(gpu: &Gpu, bench: &BenchAvatar, length: &SoakLength) -> anyhow::Resul
         bench.label
     );
     println!(
-        "{:>7} {:>10} {:>10} {:>9} {:>10}",
-        "frame", "RSS MiB", "GPU MiB", "frames/s", "cancelled"
+        "{:>7} {:>10} {:>10} {:>9} {:>12} {:>10}",
+        "frame", "RSS MiB", "GPU MiB", "frames/s", "CPU ms/frame", "cancelled"
     );
     let mut readings = Vec::new();
     let mut cancelled = 0;
     let mut lap = Instant::now();
+    let mut cpu_lap = cpu_seconds();
     let mut times = Vec::with_capacity(frames);
     for i in 1..=frames {
         let mut rng = StdRng::seed_from_u64(seed + (i % period) as u64);
@@ -99,16 +104,18 @@ pub fn run(gpu: &Gpu, bench: &BenchAvatar, length: &SoakLength) -> anyhow::Resul
         times.push(started.elapsed().as_secs_f64());
         if i % report_every == 0 || i == warm_up || i == frames {
             let since = i - readings.last().map_or(0, |r: &Reading| r.frame);
+            let cpu = cpu_seconds();
             let reading = Reading {
                 frame: i,
                 rss_mib: resident_mib(),
                 gpu_mib: pool_mib(gpu),
                 fps: since as f64 / lap.elapsed().as_secs_f64(),
+                cpu_ms: (cpu - cpu_lap) * 1e3 / since as f64,
             };
-            lap = Instant::now();
+            (lap, cpu_lap) = (Instant::now(), cpu);
             println!(
-                "{:>7} {:>10.1} {:>10.1} {:>9.2} {cancelled:>10}",
-                reading.frame, reading.rss_mib, reading.gpu_mib, reading.fps
+                "{:>7} {:>10.1} {:>10.1} {:>9.2} {:>12.1} {cancelled:>10}",
+                reading.frame, reading.rss_mib, reading.gpu_mib, reading.fps, reading.cpu_ms
             );
             readings.push(reading);
         }
