@@ -4,6 +4,7 @@
 pub mod app;
 pub mod avatar;
 pub mod cli;
+pub mod drive;
 pub mod export;
 pub mod fadm;
 #[doc(hidden)]

@@ -1,8 +1,9 @@
-//! The command line: `render`, `record`, `bake`, `invert`, `export`, `bench`, `inspect`,
-//! `adapters`.
+//! The command line: `render`, `record`, `bake`, `invert`, `drive`, `export`, `bench`,
+//! `inspect`, `adapters`.
 
 pub mod bake;
 pub mod bench;
+pub mod drive;
 pub mod export;
 pub mod invert;
 pub mod neural;
@@ -49,6 +50,8 @@ pub enum Command {
     Bake(bake::BakeArgs),
     /// Turn a portrait into an avatar of the default rig (one-shot inversion).
     Invert(invert::InvertArgs),
+    /// Drive an avatar with the face in a video: motion.csv, the avatar's frames and an MP4.
+    Drive(Box<drive::DriveArgs>),
     /// Time GPU skinning against the CPU reference, for the default rig and a FLAME file.
     Bench(bench::BenchArgs),
     /// Describe a rig file: sizes, expression names, joints.
@@ -83,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bake(args) => bake::run(&cli.adapter, &args),
         Command::Export(args) => export::run(&cli.adapter, &args),
         Command::Invert(args) => invert::run(&cli.adapter, &args),
+        Command::Drive(args) => drive::run(&cli.adapter, &args),
         Command::Bench(args) => bench::run(&cli.adapter, &args),
         Command::Inspect { rig } => {
             print!("{}", describe(&*rig_args::load_rig(&rig)?));

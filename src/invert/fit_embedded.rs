@@ -123,33 +123,100 @@ pub fn fit(rig: &Rig, landmarks: &[[f64; 2]]) -> Result<Fit, FitError> {
     let problem = EmbeddedProblem {
         rig: landmark_rig(rig, &plan.points),
         plan,
+        identity: None,
     };
     let mut x = vec![0.0; problem.unknowns()];
     x[3] = 1.0;
     x = solve(&problem, x, RIGID, ITERATIONS)?;
     let all = x.len();
     x = solve(&problem, x, all, ITERATIONS)?;
-    let residual = problem.landmark_residual(&x)?;
-    let error = residual
-        .chunks_exact(2)
-        .enumerate()
-        .map(|(i, r)| r[0].hypot(r[1]) / problem.plan.weight(i))
-        .sum::<f64>()
-        / problem.plan.targets.len() as f64
-        / inter_ocular(landmarks);
-    Ok(Fit {
-        camera: rigid_camera(&x),
-        params: problem.params(&x),
-        crop_scale: x[3],
-        crop_shift: [x[4], x[5]],
-        error,
-    })
+    problem.finish(&x, landmarks)
+}
+
+/// Fits the camera and the expressions with the identity held at `identity` (a tracked
+/// subject's, fitted once), starting from `previous` (the last frame's fit) when there is
+/// one: video tracking, where a few iterations from the last frame suffice.
+pub fn fit_expressions(
+    rig: &Rig,
+    landmarks: &[[f64; 2]],
+    identity: &[f32],
+    previous: Option<&Fit>,
+    iterations: usize,
+) -> Result<Fit, FitError> {
+    let mut plan = Plan::new(rig, landmarks)?;
+    plan.shapes = 0;
+    let problem = EmbeddedProblem {
+        rig: landmark_rig(rig, &plan.points),
+        plan,
+        identity: Some(identity.to_vec()),
+    };
+    let all = problem.unknowns();
+    let x = match previous {
+        Some(previous) => solve(&problem, problem.unknowns_of(previous), all, iterations)?,
+        None => {
+            let mut x = vec![0.0; all];
+            x[3] = 1.0;
+            let x = solve(&problem, x, RIGID, ITERATIONS)?;
+            solve(&problem, x, all, ITERATIONS)?
+        }
+    };
+    problem.finish(&x, landmarks)
+}
+
+impl EmbeddedProblem {
+    /// The fit at solution `x`, with its mean error over the eye distance.
+    fn finish(&self, x: &[f64], landmarks: &[[f64; 2]]) -> Result<Fit, FitError> {
+        let problem = self;
+        let x = x.to_vec();
+        let residual = problem.landmark_residual(&x)?;
+        let error = residual
+            .chunks_exact(2)
+            .enumerate()
+            .map(|(i, r)| r[0].hypot(r[1]) / problem.plan.weight(i))
+            .sum::<f64>()
+            / problem.plan.targets.len() as f64
+            / inter_ocular(landmarks);
+        Ok(Fit {
+            camera: rigid_camera(&x),
+            params: problem.params(&x),
+            crop_scale: x[3],
+            crop_shift: [x[4], x[5]],
+            error,
+        })
+    }
+
+    /// The unknowns of an earlier fit of the same rig (a warm start).
+    fn unknowns_of(&self, fit: &Fit) -> Vec<f64> {
+        let mut x = vec![0.0; self.unknowns()];
+        let camera = &fit.camera;
+        x[..RIGID].copy_from_slice(&[
+            camera.yaw,
+            camera.pitch,
+            camera.roll,
+            fit.crop_scale,
+            fit.crop_shift[0],
+            fit.crop_shift[1],
+        ]);
+        if self.plan.jaw {
+            x[RIGID] = f64::from(fit.params.jaw[0]);
+        }
+        let first = self.first_expression();
+        for (k, name) in self.rig.expression_names[..self.plan.expressions]
+            .iter()
+            .enumerate()
+        {
+            x[first + k] = f64::from(fit.params.expression.get(name).copied().unwrap_or(0.0));
+        }
+        x
+    }
 }
 
 struct EmbeddedProblem {
     /// The rig cut down to the plan's points (its `landmarks`).
     rig: Rig,
     plan: Plan,
+    /// The identity coefficients when they are held, not fitted (`plan.shapes` is then 0).
+    identity: Option<Vec<f32>>,
 }
 
 impl EmbeddedProblem {
@@ -168,10 +235,12 @@ impl EmbeddedProblem {
 
     fn params(&self, x: &[f64]) -> RigParams {
         let expressions = &x[self.first_expression()..self.first_shape()];
+        let identity = match &self.identity {
+            Some(held) => held.clone(),
+            None => x[self.first_shape()..].iter().map(|&v| v as f32).collect(),
+        };
         RigParams {
-            identity: Identity::Coefficients(
-                x[self.first_shape()..].iter().map(|&v| v as f32).collect(),
-            ),
+            identity: Identity::Coefficients(identity),
             expression: self
                 .rig
                 .expression_names

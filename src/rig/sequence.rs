@@ -167,6 +167,59 @@ impl Sequence {
         self.head_poses.get(index).copied()
     }
 
+    /// The sequence as our CSV: `frame`, `time`, a column per expression the rig has, the
+    /// jaw, gaze and neck columns any frame moves, and the head pose when there is one.
+    pub fn to_csv(&self, rig: &Rig) -> String {
+        type Column = (&'static str, fn(&RigParams) -> f32);
+        const JOINTS: [Column; 7] = [
+            ("jaw_open", |p| p.jaw[0]),
+            ("jaw_sideways", |p| p.jaw[1]),
+            ("gaze_pitch", |p| p.eyes.left[0]),
+            ("gaze_yaw", |p| p.eyes.left[1]),
+            ("neck_pitch", |p| p.neck[0]),
+            ("neck_yaw", |p| p.neck[1]),
+            ("neck_roll", |p| p.neck[2]),
+        ];
+        let joints: Vec<&Column> = JOINTS
+            .iter()
+            .filter(|(_, get)| self.frames.iter().any(|p| get(p) != 0.0))
+            .collect();
+        let head = !self.head_poses.is_empty();
+        let mut header = vec!["frame".to_string(), "time".to_string()];
+        header.extend(rig.expression_names.iter().cloned());
+        header.extend(joints.iter().map(|(name, _)| name.to_string()));
+        if head {
+            header.extend(["camera_yaw", "camera_pitch", "camera_roll"].map(String::from));
+        }
+        let mut text = header.join(",");
+        text.push('\n');
+        for (i, params) in self.frames.iter().enumerate() {
+            let mut row = vec![i.to_string(), format!("{:.9}", i as f64 / self.fps)];
+            row.extend(
+                rig.expression_names.iter().map(|name| {
+                    format!("{:.5}", params.expression.get(name).copied().unwrap_or(0.0))
+                }),
+            );
+            row.extend(joints.iter().map(|(_, get)| format!("{:.5}", get(params))));
+            if let Some(pose) = head.then(|| self.head_poses.get(i).copied().unwrap_or_default()) {
+                row.extend([pose.yaw, pose.pitch, pose.roll].map(|v| format!("{v:.6}")));
+            }
+            text.push_str(&row.join(","));
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Writes [`Self::to_csv`] atomically.
+    pub fn save_csv(&self, path: &Path, rig: &Rig) -> anyhow::Result<()> {
+        crate::io::write_atomically(path, self.to_csv(rig).as_bytes()).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write {}: {e} (nothing was changed there)",
+                path.display()
+            )
+        })
+    }
+
     /// Writes the sequence in Live Link Face's layout (atomically); returns what that layout
     /// could not carry.
     pub fn save_live_link(&self, path: &Path, rig: &Rig) -> anyhow::Result<Vec<String>> {
@@ -230,11 +283,15 @@ fn parse_csv(bytes: &[u8], rig: &Rig) -> Result<Sequence, String> {
     let has_head = header.iter().any(|h| h.starts_with("camera_"));
     let mut frames = Vec::new();
     let mut head_poses = Vec::new();
+    let mut times = Vec::new();
     for (row, record) in reader.records().enumerate() {
         let record = record.map_err(|e| e.to_string())?;
         let mut params = RigParams::default();
         let mut head = HeadPose::default();
         for (column, field) in header.iter().zip(record.iter()) {
+            if column == "time" {
+                times.extend(field.parse::<f64>().ok().filter(|t| t.is_finite()));
+            }
             if column == "frame" || column == "time" || field.is_empty() {
                 continue;
             }
@@ -269,11 +326,18 @@ fn parse_csv(bytes: &[u8], rig: &Rig) -> Result<Sequence, String> {
         }
     }
     Ok(Sequence {
-        fps: DEFAULT_FPS,
+        fps: rate_of(&times, frames.len()).unwrap_or(DEFAULT_FPS),
         frames,
         head_poses,
         notes: Vec::new(),
     })
+}
+
+/// The frame rate a `time` column (seconds, one per row) gives, when every row has one.
+fn rate_of(times: &[f64], rows: usize) -> Option<f64> {
+    let (first, last) = (times.first()?, times.last()?);
+    let fps = (rows as f64 - 1.0) / (last - first);
+    (times.len() == rows && rows > 1 && fps.is_finite() && fps > 0.0).then_some(fps)
 }
 
 #[cfg(test)]
@@ -341,5 +405,39 @@ mod tests {
         for path in [csv, json, unknown, not_number, huge] {
             std::fs::remove_file(path).ok();
         }
+    }
+
+    /// A sequence written as CSV reads back with its rate, weights, gaze and head pose.
+    #[test]
+    fn csv_written_reads_back() {
+        let rig = default_rig::embedded();
+        let mut first = RigParams::default().with_expression("jawOpen", 0.25);
+        first.eyes.left[1] = 0.1;
+        first.eyes.right[1] = 0.1;
+        let second = RigParams::default().with_expression("eyeBlink_L", 1.0);
+        let sequence = Sequence {
+            fps: 30.0,
+            frames: vec![first, second],
+            head_poses: vec![
+                HeadPose {
+                    yaw: 0.3,
+                    pitch: -0.1,
+                    roll: 0.05,
+                },
+                HeadPose::default(),
+            ],
+            notes: Vec::new(),
+        };
+        let text = sequence.to_csv(&rig);
+        let back = Sequence::from_bytes(text.as_bytes(), true, "written", &rig).unwrap();
+        // Times are written to the nanosecond: the rate comes back within 1e-5.
+        assert!((back.fps - 30.0).abs() < 1e-5, "fps {}", back.fps);
+        assert_eq!(back.head_poses.len(), 2);
+        assert!((back.head_poses[0].yaw - 0.3).abs() < 1e-6);
+        assert_eq!(back.frames[0].eyes.left[1], 0.1);
+        let weight = |i: usize, name: &str| back.frames[i].expression.get(name).copied();
+        assert_eq!(weight(0, "jawOpen"), Some(0.25));
+        assert_eq!(weight(1, "eyeBlink_L"), Some(1.0));
+        assert_eq!(weight(1, "jawOpen"), Some(0.0));
     }
 }

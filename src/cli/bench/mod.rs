@@ -1,6 +1,7 @@
 //! `neuralhead bench`: each pipeline step on the GPU against its CPU reference, measured in
 //! the same run, printed as milliseconds per frame and ratios.
 
+mod drive;
 mod fadm;
 mod invert;
 mod raster;
@@ -83,6 +84,9 @@ pub enum Step {
     /// The inversion's optimisation on the astronaut portrait: ms per step at each of
     /// `--invert-sizes`. Minutes on a CPU device, so not in the default list.
     Invert,
+    /// Tracking a face at 640 × 480 for `neuralhead drive`: ms per stage and frames/s over
+    /// `--frames` frames (CPU).
+    Drive,
     /// FADM refinement at the official width (random weights): ms per step and per preset.
     /// Minutes on a CPU device, so not in the default list.
     Fadm,
@@ -136,6 +140,7 @@ pub fn run(adapter: &AdapterChoice, args: &BenchArgs) -> anyhow::Result<()> {
             Step::Viewer => viewer::run(&gpu, avatar(), &args.viewer_sizes, slow_frames)?,
             Step::Fadm => fadm::run(&gpu, args)?,
             Step::Invert => invert::run(&gpu, &args.invert_sizes, args.invert_steps.max(1))?,
+            Step::Drive => drive::run(args.frames)?,
             Step::Soak => soak::run(
                 &gpu,
                 avatar(),

@@ -35,6 +35,27 @@ impl Roi {
         }
     }
 
+    /// From the last frame's landmarks, as MediaPipe tracks a face through a video: the
+    /// centre of their bounding box, side 1.5 × its long side, eyes (33, 263) level.
+    pub fn from_landmarks(points: &[[f32; 3]]) -> Self {
+        let (mut min, mut max) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for p in points {
+            for a in 0..2 {
+                min[a] = min[a].min(p[a]);
+                max[a] = max[a].max(p[a]);
+            }
+        }
+        let ([x0, y0], [x1, y1]) = (
+            [points[33][0], points[33][1]],
+            [points[263][0], points[263][1]],
+        );
+        Self {
+            centre: [(min[0] + max[0]) / 2.0, (min[1] + max[1]) / 2.0],
+            side: ROI_SCALE * (max[0] - min[0]).max(max[1] - min[1]),
+            rotation: normalise_angle((y1 - y0).atan2(x1 - x0)),
+        }
+    }
+
     /// The image point of normalised crop coordinates (u, v) ∈ [−½, ½]².
     pub fn to_image(&self, u: f32, v: f32) -> [f32; 2] {
         let (sin, cos) = self.rotation.sin_cos();

@@ -116,6 +116,11 @@ impl FaceModels {
         self.landmarks_of(image, detection, faces.len())
     }
 
+    /// The landmarks in a given crop (a video's next frame, in the last frame's crop).
+    pub fn landmarks_in(&self, image: &image::RgbImage, roi: Roi) -> Result<Landmarks, FaceError> {
+        self.landmarker.run(image, roi)
+    }
+
     /// The face in a drawn box taken as an upright face, without asking the detectors (what
     /// a drawn box comes to where they see nothing).
     pub fn landmarks_in_box(
