@@ -548,4 +548,38 @@ mod tests {
             assert!(*w < 0.05, "{name} {w}");
         }
     }
+
+    /// Video tracking's fit: the identity held, warm-started from the last frame's fit (here
+    /// the neutral face), a few iterations find an opened jaw and a blink.
+    #[test]
+    fn tracking_recovers_the_jaw_and_a_blink_from_the_last_frame() {
+        let rig = crate::rig::default_rig::head::embedded();
+        let identity: Vec<f32> = (0..rig.shape_basis.count)
+            .map(|k| 0.5 * ((k * 7919 % 13) as f32 / 6.0 - 1.0))
+            .collect();
+        let with = |params: RigParams| RigParams {
+            identity: Identity::Coefficients(identity.clone()),
+            ..params
+        };
+        let truth = [0.1, -0.05, 0.0, 1.0, 0.0, 0.0];
+        let neutral = synthetic_landmarks(&rig, &truth, &with(RigParams::default()));
+        let start = fit_expressions(&rig, &neutral, &identity, None, ITERATIONS).unwrap();
+        let moved = with(RigParams::default())
+            .with_expression("jawOpen", 0.6)
+            .with_expression("eyeBlink_L", 1.0);
+        let landmarks = synthetic_landmarks(&rig, &truth, &moved);
+        let found = fit_expressions(&rig, &landmarks, &identity, Some(&start), 8).unwrap();
+        let weight = |name: &str| found.params.expression.get(name).copied().unwrap_or(0.0);
+        eprintln!("error {:.4}; {:?}", found.error, found.params.expression);
+        assert!(
+            (weight("jawOpen") - 0.6).abs() < 0.1,
+            "jawOpen {}",
+            weight("jawOpen")
+        );
+        assert!(
+            weight("eyeBlink_L") > 0.8,
+            "eyeBlink_L {}",
+            weight("eyeBlink_L")
+        );
+    }
 }
