@@ -19,7 +19,7 @@ use crate::rig::{Rig, RigParams};
 /// Landmarks below this presence mean the face was lost.
 const MIN_PRESENCE: f32 = 0.5;
 /// Levenberg–Marquardt steps per frame, from the last frame's fit.
-const ITERATIONS: usize = 8;
+const ITERATIONS: usize = 5;
 
 /// Which frame shows the subject's neutral face.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

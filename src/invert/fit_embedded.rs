@@ -568,7 +568,7 @@ mod tests {
             .with_expression("jawOpen", 0.6)
             .with_expression("eyeBlink_L", 1.0);
         let landmarks = synthetic_landmarks(&rig, &truth, &moved);
-        let found = fit_expressions(&rig, &landmarks, &identity, Some(&start), 8).unwrap();
+        let found = fit_expressions(&rig, &landmarks, &identity, Some(&start), 5).unwrap();
         let weight = |name: &str| found.params.expression.get(name).copied().unwrap_or(0.0);
         eprintln!("error {:.4}; {:?}", found.error, found.params.expression);
         assert!(
