@@ -7,6 +7,10 @@ Each target feeds one converter, in this process, a checkpoint made of the fuzze
     py_fadm     tools/convert_fadm.py     a torch zip checkpoint (.pth)
     py_flame    tools/convert_flame.py    FLAME's generic_model.pkl (the other inputs valid)
 
+Every seed in fuzz/corpus/py_* is synthetic — random numbers in the official layouts, made by
+tests/fixtures/make_next3d_pickle.py, make_fadm_pth.py and make_synthetic_flame.py — never a
+licensed FLAME, Next3D or FADM file.
+
 A clean refusal is `SystemExit("error: ...")`. Anything else is a finding: another exception
 (a traceback instead of a message), a file written outside the output folder, code from the
 pickle run. libFuzzer's own limits catch hangs (-timeout) and huge allocations (-rss_limit_mb).
