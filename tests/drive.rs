@@ -21,12 +21,9 @@ fn workdir(name: &str) -> PathBuf {
     dir
 }
 
+/// `common::neuralhead`'s outcome and everything it printed.
 fn neuralhead(args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_neuralhead"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
+    let output = common::neuralhead(args);
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned()
