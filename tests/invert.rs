@@ -40,8 +40,7 @@ fn rig() -> Arc<Rig> {
 }
 
 fn models() -> &'static FaceModels {
-    static MODELS: OnceLock<FaceModels> = OnceLock::new();
-    MODELS.get_or_init(|| FaceModels::embedded().unwrap())
+    FaceModels::shared().unwrap()
 }
 
 /// The astronaut with its face found and the rig fitted (as the default avatar was made).
