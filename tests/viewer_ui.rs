@@ -637,3 +637,138 @@ fn a_take_is_saved_as_live_link_face_and_the_head_is_exported() {
     assert_eq!(&bytes[..4], b"glTF");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Drive → from a video: a short video of a face is tracked on a background thread and its
+/// motion plays on the timeline with the source frame inset; a second tracking is cancelled
+/// and leaves the timeline as it was.
+#[test]
+fn a_video_drives_the_avatar_from_the_panel() {
+    let _serial = common::one_heavy_test_at_a_time();
+    let dir = std::env::temp_dir().join(format!("neuralhead-ui-drive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let video = |name: &str, frames: usize| {
+        let path = dir.join(name);
+        let made = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-loop",
+                "1",
+                "-i",
+                "assets/astronaut.png",
+                "-vf",
+            ])
+            .arg("scale=320:320,format=yuv420p")
+            .args(["-r", "10", "-frames:v", &frames.to_string()])
+            .arg(&path)
+            .status()
+            .expect("ffmpeg on the PATH (the drive tests need it)");
+        assert!(made.success());
+        path
+    };
+    let (short, long) = (video("short.mp4", 3), video("long.mp4", 200));
+    let mut harness = harness();
+    settle(&mut harness);
+
+    harness.get_by_label("Drive from a video").click_accesskit();
+    harness.step();
+    let track = |harness: &mut Harness<'_, ViewerApp>, path: &std::path::Path| {
+        harness
+            .get_by_role_and_label(Role::TextInput, "video:")
+            .set_text_value_accesskit(&path.display().to_string());
+        harness.step();
+        harness.get_by_label("Track").click_accesskit();
+        harness.step();
+    };
+    track(&mut harness, &short);
+    assert!(
+        harness.state().tracking_video(),
+        "{:?}",
+        harness.state().message()
+    );
+    step_while(&mut harness, ViewerApp::tracking_video, "tracking");
+    let message = harness.state().message().unwrap_or_default().to_string();
+    assert!(message.contains("tracked 3 frames"), "{message}");
+    assert!(
+        harness.state().sequence_frame().is_some(),
+        "the motion plays"
+    );
+    assert_eq!(harness.state().drive_inset_frames(), Some(3));
+
+    track(&mut harness, &long);
+    assert!(harness.state().tracking_video());
+    harness.step();
+    harness.get_by_label("Cancel").click_accesskit();
+    step_while(
+        &mut harness,
+        ViewerApp::tracking_video,
+        "cancelling the tracking",
+    );
+    assert_eq!(harness.state().message(), Some("tracking cancelled"));
+    assert_eq!(
+        harness.state().drive_inset_frames(),
+        Some(3),
+        "the first video's motion still plays"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Drive → webcam: the machine's cameras are listed (or the panel says there are none), and
+/// a live source — here a video read at its own rate, as a camera would send it — moves the
+/// avatar frame by frame and turns its head, its frame inset, until the source ends.
+#[test]
+fn a_live_source_drives_the_avatar_until_it_ends() {
+    use neuralhead::drive::camera::{LiveFrames, cameras};
+    let _serial = common::one_heavy_test_at_a_time();
+    let dir = std::env::temp_dir().join(format!("neuralhead-ui-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let video = dir.join("live.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-loop",
+            "1",
+            "-i",
+            "assets/astronaut.png",
+            "-vf",
+        ])
+        .arg("scale=480:480,format=yuv420p")
+        .args(["-r", "10", "-frames:v", "20"])
+        .arg(&video)
+        .status()
+        .expect("ffmpeg on the PATH");
+    assert!(made.success());
+    let mut harness = harness();
+    settle(&mut harness);
+
+    harness
+        .get_by_label("Drive from a webcam")
+        .click_accesskit();
+    harness.step();
+    harness.get_by_label("Find cameras").click_accesskit();
+    harness.step();
+    if cameras().is_empty() {
+        harness.get_by_label("no camera found on this machine");
+    } else {
+        harness.get_by_label("Start");
+    }
+
+    let before = harness.state().params().clone();
+    let frames = LiveFrames::open_file_live(&video, (640, 480)).unwrap();
+    let ctx = harness.ctx.clone();
+    harness
+        .state_mut()
+        .drive_live(frames, "live.mp4".into(), &ctx);
+    step_while(&mut harness, ViewerApp::driving_live, "the live source");
+    let message = harness.state().message().unwrap_or_default().to_string();
+    assert!(message.contains("live.mp4 stopped"), "{message}");
+    let after = harness.state().params().clone();
+    assert_ne!(
+        before.expression, after.expression,
+        "the tracked face set the sliders"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -279,6 +279,10 @@ impl ViewerApp {
                 .collect()
         });
         if let Some(path) = dropped.into_iter().next() {
+            if super::drive_panel::is_video(&path) {
+                self.drive_from_video(path, ctx);
+                return;
+            }
             self.inversion.portrait_text = path.display().to_string();
             self.invert_portrait(path, ctx);
         }

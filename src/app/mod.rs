@@ -1,6 +1,7 @@
 //! The desktop window: eframe + egui on the shared wgpu device, with a render thread.
 
 mod bake_job;
+mod drive_panel;
 mod export_job;
 mod export_panel;
 mod face_picker;
@@ -18,6 +19,7 @@ mod settings;
 mod sharpen;
 mod take;
 mod viewer;
+mod webcam_panel;
 mod worker;
 
 use std::path::PathBuf;

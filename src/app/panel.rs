@@ -44,6 +44,8 @@ impl ViewerApp {
             self.jaw_and_eyes_section(ui);
             self.presets_section(ui);
             self.sequence_section(ui);
+            self.drive_section(ui);
+            self.webcam_section(ui);
             self.camera_section(ui);
             self.render_section(ui);
             self.refinement_section(ui);

@@ -64,6 +64,8 @@ pub struct ViewerApp {
     pub(super) record: super::record_panel::RecordState,
     pub(super) generator: super::generator_panel::GeneratorState,
     pub(super) export: super::export_panel::ExportState,
+    pub(super) drive: super::drive_panel::DriveState,
+    pub(super) webcam: super::webcam_panel::WebcamState,
     /// The FLAME rig file the current rig came from (`None` for the default rig).
     pub(super) rig_file: Option<String>,
     /// Whether the shown avatar has a generator's networks (mouth, blending, SR).
@@ -135,6 +137,8 @@ impl ViewerApp {
             record: Default::default(),
             generator,
             export: Default::default(),
+            drive: Default::default(),
+            webcam: Default::default(),
             rig_file: None,
             shown_mesh: None,
             has_generator,
@@ -154,6 +158,11 @@ impl ViewerApp {
             screenshot,
             screenshot_receiver: None,
         }
+    }
+
+    /// The rig parameters the sliders (or a playing or live motion) set.
+    pub fn params(&self) -> &RigParams {
+        &self.params
     }
 
     /// The newest frame shown, as rendered.
@@ -197,7 +206,8 @@ impl ViewerApp {
     /// head pose says when it has one.
     pub fn camera(&self) -> OrbitCamera {
         let camera = self.settings.camera;
-        match self.playback.as_ref().and_then(|p| p.head_pose()) {
+        let pose = self.live_pose();
+        match pose.or_else(|| self.playback.as_ref().and_then(|p| p.head_pose())) {
             Some(head) => head.on(camera),
             None => camera,
         }
@@ -397,6 +407,8 @@ impl ViewerApp {
                 egui::RichText::new("preview — the full frame follows when you let go").weak(),
             );
         }
+        self.drive_inset(ui, response.rect);
+        self.webcam_inset(ui, response.rect);
     }
 
     /// The window size and panel width, whole points (so that they settle), for the next
@@ -456,6 +468,8 @@ impl eframe::App for ViewerApp {
         self.receive_recordings(&ctx);
         self.receive_bakes();
         self.receive_exports();
+        self.receive_drive();
+        self.receive_live(&ctx);
         self.handle_dropped_files(&ctx);
         let before = self.settings.clone();
         let panel = egui::Panel::left("controls")
@@ -481,7 +495,8 @@ impl eframe::App for ViewerApp {
             ctx.request_repaint();
         }
         // A pressed button anywhere: a slider or the image is being dragged.
-        let moving = ctx.input(|i| i.pointer.any_down());
+        // A live face moves the avatar as a dragged slider does: preview frames.
+        let moving = ctx.input(|i| i.pointer.any_down()) || self.driving_live();
         self.schedule(&ctx, moving);
         self.schedule_refinement(&ctx, moving);
         self.settings_dirty |= self.settings != before;

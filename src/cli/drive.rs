@@ -91,7 +91,7 @@ pub fn run(adapter: &AdapterChoice, args: &DriveArgs) -> anyhow::Result<()> {
     };
     let bar = progress_bar("tracking")?;
     let started = Instant::now();
-    let motion = track_video(&args.video, &rig, settings, |i, total| {
+    let motion = track_video(&args.video, &rig, settings, |i, total, _| {
         if let Some(total) = total {
             bar.set_length(total as u64);
         }

@@ -3,6 +3,7 @@
 //! (`track.rs`), smoothed (`smooth.rs`), and gathered into an expression sequence that the
 //! timeline plays and the recorder renders.
 
+pub mod camera;
 pub mod smooth;
 pub mod track;
 pub mod video;
@@ -14,7 +15,8 @@ use crate::Cancelled;
 use crate::invert::face::FaceModels;
 use crate::rig::Rig;
 use crate::rig::sequence::Sequence;
-use track::{TrackSettings, Tracker};
+use camera::LiveFrames;
+use track::{TrackSettings, Tracked, Tracker};
 use video::{Frames, probe};
 
 /// Frames are tracked at most this large on their long side (640 × 480 keeps tracking fast
@@ -33,12 +35,13 @@ pub struct Motion {
 }
 
 /// Tracks every frame of the video at `path` on `rig` (the default head rig).
-/// `on_frame(i, total)` is told of each frame and returns false to cancel.
+/// `on_frame(i, total, frame)` is told of each frame (as decoded, at most TRACK_SIDE) and
+/// returns false to cancel.
 pub fn track_video(
     path: &Path,
     rig: &Rig,
     settings: TrackSettings,
-    mut on_frame: impl FnMut(usize, Option<usize>) -> bool,
+    mut on_frame: impl FnMut(usize, Option<usize>, &image::RgbImage) -> bool,
 ) -> anyhow::Result<Motion> {
     let info = probe(path)?;
     let mut frames = Frames::open(path, &info, TRACK_SIDE)?;
@@ -55,7 +58,7 @@ pub fn track_video(
         tracking += started.elapsed();
         sequence.frames.push(tracked.params);
         sequence.head_poses.push(tracked.pose);
-        if !on_frame(sequence.frames.len() - 1, info.frames) {
+        if !on_frame(sequence.frames.len() - 1, info.frames, &image) {
             return Err(Cancelled.into());
         }
     }
@@ -82,4 +85,26 @@ pub fn track_video(
         missed: tracker.missed,
         tracking,
     })
+}
+
+/// Tracks a live source (a webcam) until `on_frame(tracked, frame)` returns false or the
+/// source ends (its reason as the error). Each step takes the newest frame, so the avatar
+/// follows as fast as tracking goes and never falls behind the camera; `fps` is the rate the
+/// smoothing assumes.
+pub fn track_live(
+    mut frames: LiveFrames,
+    rig: &Rig,
+    settings: TrackSettings,
+    fps: f64,
+    mut on_frame: impl FnMut(&Tracked, &image::RgbImage) -> bool,
+) -> anyhow::Result<()> {
+    let models = FaceModels::shared()?;
+    let mut tracker = Tracker::new(models, rig, fps, settings);
+    loop {
+        let image = frames.next_frame().map_err(anyhow::Error::msg)?;
+        let tracked = tracker.track(&image)?;
+        if !on_frame(&tracked, &image) {
+            return Ok(());
+        }
+    }
 }
