@@ -14,6 +14,9 @@ use crate::rig::{Rig, RigKind};
 
 /// The inset's long side, in pixels and in points.
 const INSET_SIDE: u32 = 160;
+/// Source frames kept for the inset at most (~80 MB): a longer video keeps every second,
+/// then every fourth… frame.
+const MAX_INSET_FRAMES: usize = 1000;
 /// File endings taken as videos when dropped on the window (anything else is a portrait).
 pub const VIDEO_ENDINGS: [&str; 7] = ["mp4", "mov", "mkv", "webm", "avi", "m4v", "mpg"];
 
@@ -37,14 +40,45 @@ struct Tracking {
 
 struct Driven {
     motion: Motion,
-    frames: Vec<egui::ColorImage>,
+    frames: SourceFrames,
+}
+
+/// Thumbnails of a video's frames, every `stride`-th one.
+#[derive(Default)]
+struct SourceFrames {
+    stride: usize,
+    kept: Vec<egui::ColorImage>,
+}
+
+impl SourceFrames {
+    fn offer(&mut self, index: usize, image: &image::RgbImage) {
+        self.stride = self.stride.max(1);
+        if index % self.stride != 0 {
+            return;
+        }
+        self.kept.push(thumbnail(image));
+        if self.kept.len() > MAX_INSET_FRAMES {
+            let mut position = 0;
+            self.kept.retain(|_| {
+                position += 1;
+                position % 2 == 1
+            });
+            self.stride *= 2;
+        }
+    }
+
+    /// The kept frame nearest before video frame `index`.
+    fn at(&self, index: usize) -> Option<&egui::ColorImage> {
+        let kept = (index / self.stride.max(1)).min(self.kept.len().checked_sub(1)?);
+        self.kept.get(kept)
+    }
 }
 
 /// The video's frames beside the avatar while its motion plays.
 struct Inset {
     /// The timeline entry it belongs to: another sequence loaded there ends the inset.
     name: String,
-    frames: Vec<egui::ColorImage>,
+    frames: SourceFrames,
     texture: Option<(usize, egui::TextureHandle)>,
 }
 
@@ -64,9 +98,9 @@ impl Tracking {
         let (shared_done, shared_total, shared_cancel) =
             (done.clone(), total.clone(), cancel.clone());
         std::thread::spawn(move || {
-            let mut frames = Vec::new();
+            let mut frames = SourceFrames::default();
             let motion = track_video(&path, &rig, TrackSettings::default(), |i, count, image| {
-                frames.push(thumbnail(image));
+                frames.offer(i, image);
                 shared_done.store(i + 1, Ordering::Relaxed);
                 shared_total.store(count.unwrap_or(0), Ordering::Relaxed);
                 ctx.request_repaint();
@@ -103,7 +137,10 @@ fn thumbnail(image: &image::RgbImage) -> egui::ColorImage {
 impl super::viewer::ViewerApp {
     /// How many source frames the inset holds while a tracked video's motion plays.
     pub fn drive_inset_frames(&self) -> Option<usize> {
-        self.drive.inset.as_ref().map(|inset| inset.frames.len())
+        self.drive
+            .inset
+            .as_ref()
+            .map(|inset| inset.frames.kept.len())
     }
 
     /// Whether a video is being tracked.
@@ -227,8 +264,8 @@ impl super::viewer::ViewerApp {
             self.drive.inset = None;
             return;
         }
-        let index = playback.frame().min(inset.frames.len().saturating_sub(1));
-        let Some(image) = inset.frames.get(index) else {
+        let index = playback.frame();
+        let Some(image) = inset.frames.at(index) else {
             return;
         };
         let texture = match &mut inset.texture {
@@ -270,4 +307,35 @@ pub(super) fn paint_inset(ui: &egui::Ui, viewport: egui::Rect, texture: &egui::T
         egui::Stroke::new(1.0, egui::Color32::from_gray(200)),
         egui::StrokeKind::Outside,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long video keeps at most MAX_INSET_FRAMES thumbnails, evenly spread, and every
+    /// frame of the motion still finds the one kept nearest before it.
+    #[test]
+    fn a_long_video_keeps_a_bounded_number_of_source_frames() {
+        let mut frames = SourceFrames::default();
+        let count = 3 * MAX_INSET_FRAMES + 7;
+        for i in 0..count {
+            let shade = (i % 251) as u8;
+            frames.offer(
+                i,
+                &image::RgbImage::from_pixel(4, 3, image::Rgb([shade, 0, 0])),
+            );
+        }
+        assert!(frames.kept.len() <= MAX_INSET_FRAMES);
+        assert_eq!(frames.stride, 4);
+        for index in [0, 5, 1234, count - 1] {
+            let shown = frames.at(index).unwrap();
+            let kept_index = (index / 4).min(frames.kept.len() - 1) * 4;
+            assert_eq!(
+                shown.pixels[0].r(),
+                (kept_index % 251) as u8,
+                "frame {index}"
+            );
+        }
+    }
 }
