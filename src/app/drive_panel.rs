@@ -53,7 +53,7 @@ struct SourceFrames {
 impl SourceFrames {
     fn offer(&mut self, index: usize, image: &image::RgbImage) {
         self.stride = self.stride.max(1);
-        if index % self.stride != 0 {
+        if !index.is_multiple_of(self.stride) {
             return;
         }
         self.kept.push(thumbnail(image));

@@ -7,6 +7,7 @@ pub mod default;
 pub mod file;
 pub mod from_generator;
 pub mod generator_nets;
+pub mod inner_texels;
 pub mod painted;
 pub mod pipeline;
 pub mod random;

@@ -6,8 +6,10 @@
 //!   mean is high — where all three views saw the surface, the visual hull of the head;
 //! * 1, how far forward the texel's surface lies at rest (its z across the rig's depth,
 //!   −1 at the back, +1 at the front), frozen;
-//! * 2–4, the colour as logits;
-//! * 5–7, the same colour for texels behind the front (the away set), zero for the front.
+//! * 2, "inner" (+3 on texels no raster view sees at rest, `inner_texels.rs`), frozen;
+//! * 3–5, the colour as logits;
+//! * 6–8, the same colour for texels behind the front (the away set), zero for the front;
+//! * 9–11, the same colour for inner texels (the inner set), zero for the rest.
 //!
 //! Why the last two sets: the front plane at (x, y) holds the face for every point along
 //! the line of sight, the back of the head too, so a plain mean of the planes draws a third
@@ -17,7 +19,14 @@
 //! front plane's value must not vary across the face, or the switch draws the face's
 //! features on the back.) The switch is a pair of softplus units per colour:
 //! softplus(a + m) − softplus(a) is m for a ≫ |m| and 0 for a ≪ −|m|.
+//!
+//! The inner set answers the same trap inside the head: when the jaw opens, the front plane
+//! at the gap holds the teeth and tongue, but the side and top planes there hold the cheek
+//! and the nose, and their mean is skin. Where the front plane holds an inner texel (the
+//! mean "inner" channel near 1) and the point is at the front, the decoder takes the inner
+//! set, to which only that plane contributes, ×3; the colour set is switched off there.
 
+use super::inner_texels::inner_texels;
 use super::{Array, Avatar, RigRef, SourceState, plane_axes_for};
 use crate::invert::uv_fill::{Islands, push_pull};
 use crate::raster::layout::PlaneLayout;
@@ -39,8 +48,20 @@ const PLANE_SIZE: usize = 64;
 /// The channels described above.
 pub const SURFACE_CHANNEL: usize = 0;
 pub const DEPTH_CHANNEL: usize = 1;
-pub const COLOUR_CHANNELS: std::ops::Range<usize> = 2..5;
-pub const AWAY_CHANNELS: std::ops::Range<usize> = 5..8;
+pub const INNER_CHANNEL: usize = 2;
+pub const COLOUR_CHANNELS: std::ops::Range<usize> = 3..6;
+pub const AWAY_CHANNELS: std::ops::Range<usize> = 6..9;
+pub const INNER_COLOURS: std::ops::Range<usize> = 9..12;
+/// The inner channel's value on inner texels: their mean over the three planes is 1 where
+/// the front plane alone holds them.
+const INNER: f32 = 3.0;
+/// A texel counts as inner for the sets above this share (texels between islands blend).
+const INNER_SHARE: f32 = 0.5;
+
+/// Whether a texel with this inner-channel value belongs to the inner set.
+pub fn is_inner(channel_value: f32) -> bool {
+    channel_value > INNER_SHARE * INNER
+}
 /// A texel deeper forward than this is "the front" and stays out of the away set.
 pub const FRONT: f32 = 0.3;
 /// The switch: a = DEPTH_GAIN · (mean depth − DEPTH_THRESHOLD). On the face the three
@@ -50,6 +71,18 @@ const DEPTH_GAIN: f32 = 20.0;
 const DEPTH_THRESHOLD: f32 = 0.3;
 /// The second set misses the front plane's share.
 const AWAY_SCALE: f32 = 1.5;
+/// The inner set: only the front plane's share.
+const INNER_SCALE: f32 = 3.0;
+/// The switches by the mean inner channel m (0 on the skin, 1 at an opening):
+/// colour set a = DEPTH_GAIN·(depth − DEPTH_THRESHOLD) − DEPTH_GAIN·COLOUR_OFF·m, off at
+/// openings for every front depth (≤ 1); inner set a = INNER_GAIN·(depth − INNER_DEPTH) +
+/// INNER_GAIN·INNER_ON·(m − ½): at the front of an opening (mean depth ≥ 0.6) on, on the
+/// skin (m = 0, depth ≤ 1) and behind an opening (m = 1, depth ≈ −0.3) off.
+const COLOUR_OFF: f32 = 1.0;
+const INNER_DEPTH: f32 = 0.6;
+const INNER_ON: f32 = 1.3;
+/// Steeper than DEPTH_GAIN: the inner set's logits are ×3 and must not leak onto the skin.
+const INNER_GAIN: f32 = 60.0;
 
 fn logit(x: f32) -> f32 {
     let x = x.clamp(0.02, 0.98);
@@ -75,14 +108,19 @@ pub fn painted_avatar(rig: &Rig, rig_ref: RigRef) -> Avatar {
 pub fn painted_with_colours(rig: &Rig, rig_ref: RigRef, size: usize, rgb: &[[f32; 3]]) -> Avatar {
     let plane = size * size;
     let depth = texel_depth(rig, size);
+    let inner = inner_texels(rig, size);
     let mut texture = vec![0.0f32; FEATURES * plane];
     for (p, colour) in rgb.iter().enumerate() {
         texture[SURFACE_CHANNEL * plane + p] = SURFACE;
         texture[DEPTH_CHANNEL * plane + p] = depth[p];
+        texture[INNER_CHANNEL * plane + p] = INNER * inner[p];
+        let inner_texel = is_inner(texture[INNER_CHANNEL * plane + p]);
         for c in 0..3 {
             let value = logit(colour[c]);
             texture[(COLOUR_CHANNELS.start + c) * plane + p] = value;
-            if depth[p] < FRONT {
+            if inner_texel {
+                texture[(INNER_COLOURS.start + c) * plane + p] = value;
+            } else if depth[p] < FRONT {
                 texture[(AWAY_CHANNELS.start + c) * plane + p] = value;
             }
         }
@@ -115,7 +153,7 @@ pub fn painted_with_colours(rig: &Rig, rig_ref: RigRef, size: usize, rgb: &[[f32
 }
 
 /// The two layers described in the module's doc. Hidden units: 0 density; 1–3 and 4 the
-/// face's colours and their zero; 5–7 and 8 the away set's colours and their zero.
+/// face's colours and their zero; 5–7 and 8 the away set's; 9–11 and 12 the inner set's.
 fn decoder() -> Vec<(String, Array)> {
     // The decoder divides each layer by √(inputs); these gains cancel that.
     let (g0, g1) = ((FEATURES as f32).sqrt(), (HIDDEN as f32).sqrt());
@@ -131,14 +169,26 @@ fn decoder() -> Vec<(String, Array)> {
             input(unit, DEPTH_CHANNEL, sign * DEPTH_GAIN);
             b0[unit] = -sign * DEPTH_GAIN * DEPTH_THRESHOLD;
         };
+    let colour_switch = |input: &mut dyn FnMut(usize, usize, f32), b0: &mut [f32], unit| {
+        switch(input, b0, unit, 1.0);
+        input(unit, INNER_CHANNEL, -DEPTH_GAIN * COLOUR_OFF);
+    };
+    let inner_switch = |input: &mut dyn FnMut(usize, usize, f32), b0: &mut [f32], unit: usize| {
+        input(unit, DEPTH_CHANNEL, INNER_GAIN);
+        input(unit, INNER_CHANNEL, INNER_GAIN * INNER_ON);
+        b0[unit] = -INNER_GAIN * (INNER_DEPTH + INNER_ON / 2.0);
+    };
     for c in 0..3 {
-        switch(&mut input, &mut b0, 1 + c, 1.0);
+        colour_switch(&mut input, &mut b0, 1 + c);
         input(1 + c, COLOUR_CHANNELS.start + c, 1.0);
         switch(&mut input, &mut b0, 5 + c, -1.0);
         input(5 + c, AWAY_CHANNELS.start + c, AWAY_SCALE);
+        inner_switch(&mut input, &mut b0, 9 + c);
+        input(9 + c, INNER_COLOURS.start + c, INNER_SCALE);
     }
-    switch(&mut input, &mut b0, 4, 1.0);
+    colour_switch(&mut input, &mut b0, 4);
     switch(&mut input, &mut b0, 8, -1.0);
+    inner_switch(&mut input, &mut b0, 12);
 
     let mut w1 = vec![0.0f32; (FEATURES + 1) * HIDDEN];
     let mut b1 = vec![0.0f32; FEATURES + 1];
@@ -150,6 +200,8 @@ fn decoder() -> Vec<(String, Array)> {
         w1[row + 4] = -g1;
         w1[row + 5 + c] = g1;
         w1[row + 8] = -g1;
+        w1[row + 9 + c] = g1;
+        w1[row + 12] = -g1;
     }
     let array = |shape: Vec<usize>, data| Array { shape, data };
     vec![
@@ -274,5 +326,42 @@ mod tests {
                 "{behind:?}"
             );
         }
+    }
+
+    /// At an opening (the front plane alone holds an inner texel: mean inner channel 1) the
+    /// inner set ×3 replaces the colour set; on the skin and behind an opening it is off.
+    #[test]
+    fn the_inner_switch_takes_the_front_planes_inner_colour_at_openings() {
+        let face = [2.0, -1.0, 0.5];
+        let inner = [-1.0, 0.5, 1.5];
+        let away = [-1.5, 1.0, 0.0];
+        let features = |depth: f32, inner_mean: f32| {
+            let mut x = [0.0f32; FEATURES];
+            for c in 0..3 {
+                x[COLOUR_CHANNELS.start + c] = face[c];
+                x[AWAY_CHANNELS.start + c] = away[c];
+                x[INNER_COLOURS.start + c] = inner[c];
+            }
+            x[DEPTH_CHANNEL] = depth;
+            x[INNER_CHANNEL] = inner_mean;
+            colour_logits(&x)
+        };
+        let close = |got: [f32; 3], want: [f32; 3]| (0..3).all(|c| (got[c] - want[c]).abs() < 0.05);
+        for depth in [0.6, 0.8, 1.0] {
+            let opening = features(depth, 1.0);
+            assert!(
+                close(opening, inner.map(|v| INNER_SCALE * v)),
+                "opening at {depth}: {opening:?}"
+            );
+        }
+        for depth in [0.8, 1.0] {
+            let skin = features(depth, 0.0);
+            assert!(close(skin, face), "skin at {depth}: {skin:?}");
+        }
+        let behind = features(-0.3, 1.0);
+        assert!(
+            close(behind, away.map(|v| AWAY_SCALE * v)),
+            "behind an opening: {behind:?}"
+        );
     }
 }

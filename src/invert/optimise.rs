@@ -30,7 +30,8 @@ use super::other_views::{other_views, textured_target};
 use super::target::{Target, rgb_image};
 use super::unwrap::Unwrapped;
 use crate::avatar::painted::{
-    AWAY_CHANNELS, COLOUR_CHANNELS, DEPTH_CHANNEL, FRONT, painted_with_colours,
+    AWAY_CHANNELS, COLOUR_CHANNELS, DEPTH_CHANNEL, FRONT, INNER_CHANNEL, INNER_COLOURS, is_inner,
+    painted_with_colours,
 };
 use crate::avatar::{Array, Avatar, RigRef, SourceState};
 use crate::gpu::Gpu;
@@ -166,8 +167,11 @@ struct Frozen {
     /// 1 where a texel belongs to the away set (`painted.rs`), 0 at the front: the face must
     /// add nothing to that set, or it shows on the back of the head.
     away_mask: Tensor<3>,
+    /// 1 where a texel belongs to the inner set: the skin must add nothing to it, or it
+    /// shows inside the open mouth.
+    inner_mask: Tensor<3>,
     static_planes: Tensor<4>,
-    /// The unwrapped colour logits of both sets `[6, T, T]` and the anchor's weight per
+    /// The unwrapped colour logits of the three sets `[9, T, T]` and the anchor's weight per
     /// texel `[1, T, T]`.
     start_colours: Tensor<3>,
     anchor_weight: Tensor<3>,
@@ -266,10 +270,17 @@ impl Optimiser {
         let static_planes: Tensor<4> = tensor(&start.static_planes, &device);
         let [c, t, _] = texture.dims();
         let plane = t * t;
-        let away_mask: Vec<f32> = start.texture.data[DEPTH_CHANNEL * plane..][..plane]
+        let channel = |c: usize| &start.texture.data[c * plane..][..plane];
+        let inner: Vec<bool> = channel(INNER_CHANNEL)
             .iter()
-            .map(|&depth| f32::from(u8::from(depth < FRONT)))
+            .map(|&v| is_inner(v))
             .collect();
+        let away_mask: Vec<f32> = channel(DEPTH_CHANNEL)
+            .iter()
+            .zip(&inner)
+            .map(|(&depth, &inner)| f32::from(u8::from(depth < FRONT && !inner)))
+            .collect();
+        let inner_mask: Vec<f32> = inner.iter().map(|&i| f32::from(u8::from(i))).collect();
         let anchor_weight: Vec<f32> = unwrapped
             .confidence
             .iter()
@@ -294,9 +305,10 @@ impl Optimiser {
                     .clone()
                     .slice([0..COLOUR_CHANNELS.start, 0..t, 0..t]),
                 away_mask: Tensor::from_data(TensorData::new(away_mask, [1, t, t]), &device),
+                inner_mask: Tensor::from_data(TensorData::new(inner_mask, [1, t, t]), &device),
                 static_planes,
                 start_colours: texture.clone().slice([
-                    COLOUR_CHANNELS.start..AWAY_CHANNELS.end,
+                    COLOUR_CHANNELS.start..INNER_COLOURS.end,
                     0..t,
                     0..t,
                 ]),
@@ -342,19 +354,25 @@ impl Optimiser {
     }
 
     /// The whole texture: the frozen geometry channels, then the optimised ones with the
-    /// face's texels kept out of the away set.
+    /// face's texels kept out of the away set and the skin out of the inner set.
     fn texture(&self) -> Tensor<3> {
         let f = &self.frozen;
         let optimised = self.appearance.texture.val();
         let [c, _, _] = optimised.dims();
-        let away = AWAY_CHANNELS.start - COLOUR_CHANNELS.start;
-        let rest = AWAY_CHANNELS.end - COLOUR_CHANNELS.start;
+        let offset = |channel: usize| channel - COLOUR_CHANNELS.start;
+        let set = |range: std::ops::Range<usize>| {
+            optimised
+                .clone()
+                .narrow(0, offset(range.start), range.len())
+        };
+        let rest = offset(INNER_COLOURS.end);
         Tensor::cat(
             vec![
                 f.texture_geometry.clone(),
-                optimised.clone().narrow(0, 0, away),
-                optimised.clone().narrow(0, away, AWAY_CHANNELS.len()) * f.away_mask.clone(),
-                optimised.narrow(0, rest, c - rest),
+                set(COLOUR_CHANNELS),
+                set(AWAY_CHANNELS) * f.away_mask.clone(),
+                set(INNER_COLOURS) * f.inner_mask.clone(),
+                optimised.clone().narrow(0, rest, c - rest),
             ],
             0,
         )

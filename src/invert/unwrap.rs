@@ -13,6 +13,7 @@ use glam::{DVec3, DVec4};
 use super::fit::Fit;
 use super::target::Target;
 use super::uv_fill::{Islands, fill_islands};
+use crate::avatar::inner_texels::{EyeRegion, inner_texels};
 use crate::render::camera::{OrbitCamera, rig_to_world};
 use crate::rig::skin_cpu::skin;
 use crate::rig::{Rig, RigParams};
@@ -29,6 +30,33 @@ const GRAZING: f64 = 0.3;
 const DEPTH_SLACK: f64 = 0.01;
 /// A mirrored texel counts this much less than a seen one.
 const MIRROR_TRUST: f32 = 0.8;
+/// The eyes' outlines among the landmark model's 468 points (right eye, left eye), in order
+/// around each.
+const EYE_CONTOURS: [[usize; 16]; 2] = [
+    [
+        33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
+    ],
+    [
+        263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466,
+    ],
+];
+
+/// Whether `p` lies inside the closed polygon `points` (crossing number).
+fn inside(points: &[[f64; 2]], p: [f64; 2]) -> bool {
+    let mut inside = false;
+    for (i, a) in points.iter().enumerate() {
+        let b = points[(i + 1) % points.len()];
+        if (a[1] > p[1]) != (b[1] > p[1])
+            && p[0] < a[0] + (p[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0])
+        {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
+/// How much the island fill keeps an unseen inner texel's colour-matched rig colour.
+const INNER_TRUST: f32 = 0.7;
 
 /// An RGB texture in the atlas, rows top-down (row r at v = 1 − (r + ½)/size), with how much
 /// of each texel the portrait showed (1 seen face-on, 0 invented).
@@ -63,6 +91,11 @@ pub fn unwrap(rig: &Rig, fit: &Fit, target: &Target, size: usize) -> anyhow::Res
     let portrait = pixels_of(target);
     let albedo = rig_colours(rig, size);
     let islands = Islands::of(rig, size);
+    let eyes = EyeRegion::of(rig);
+    let eye_openings = EYE_CONTOURS
+        .map(|contour| contour.map(|i| target.landmarks[i].map(|c| c * target.size as f64)));
+    let in_an_eye_opening =
+        |[x, y]: [f64; 2]| eye_openings.iter().any(|contour| inside(contour, [x, y]));
     let mut rgb = albedo.clone();
     let mut confidence = vec![0.0f32; size * size];
     for (texel, face, bary) in islands.texels() {
@@ -74,11 +107,21 @@ pub fn unwrap(rig: &Rig, fit: &Fit, target: &Target, size: usize) -> anyhow::Res
         if facing < GRAZING || !visible.shows(x, y, point.z) {
             continue;
         }
+        // Where the fit puts a lid inside the portrait's eye opening the pixel is the eye's:
+        // a lid painted with the iris shows it when it closes.
+        let lid: f64 = (0..3)
+            .filter(|&k| eyes.lids[rig.faces[face][k] as usize])
+            .map(|k| bary[k])
+            .sum();
+        if lid > 0.5 && in_an_eye_opening([x, y]) {
+            continue;
+        }
         rgb[texel] = bilinear(&portrait, target.size, x, y);
         confidence[texel] = ((facing - GRAZING) / (1.0 - GRAZING)).sqrt() as f32;
     }
     mirror(rig, &islands, &mut rgb, &mut confidence);
-    fill_islands(&islands, &mut rgb, &confidence);
+    let fill_weight = inner_from_rig(rig, &islands, &albedo, &mut rgb, &confidence);
+    fill_islands(&islands, &mut rgb, &fill_weight);
     Ok(Unwrapped {
         size,
         rgb,
@@ -192,7 +235,7 @@ impl Visible {
 
 /// Calls `f(pixel index, barycentrics)` for every pixel centre of a `size`² grid inside the
 /// triangle `corners` (pixel units, either winding).
-pub(super) fn for_each_pixel(
+pub(crate) fn for_each_pixel(
     corners: [[f64; 2]; 3],
     size: usize,
     mut f: impl FnMut(usize, [f64; 3]),
@@ -266,6 +309,53 @@ fn rig_colours(rig: &Rig, size: usize) -> Vec<[f32; 3]> {
             .collect(),
         _ => vec![[0.6; 3]; size * size],
     }
+}
+
+/// Texels no raster view sees at rest (the eyeball under the lids, the inner lips, teeth)
+/// that the portrait did not show either take the rig's colour, brought to the portrait's
+/// brightness by the ratio of the two over the island's seen texels, rather than the seen texels'
+/// blur: looking aside shows white sclera, not the iris smeared. Returns the weights the
+/// island fill keeps colours by: the confidence, and INNER_TRUST on those texels.
+fn inner_from_rig(
+    rig: &Rig,
+    islands: &Islands,
+    albedo: &[[f32; 3]],
+    rgb: &mut [[f32; 3]],
+    confidence: &[f32],
+) -> Vec<f32> {
+    let size = islands.size;
+    let inner = inner_texels(rig, size);
+    let mut sums = vec![([0.0f64; 3], [0.0f64; 3]); islands.count()];
+    for texel in 0..size * size {
+        if let (Some(k), true) = (islands.island(texel), confidence[texel] > 0.0) {
+            for c in 0..3 {
+                sums[k].0[c] += f64::from(rgb[texel][c]);
+                sums[k].1[c] += f64::from(albedo[texel][c]);
+            }
+        }
+    }
+    let mut weight = confidence.to_vec();
+    for texel in 0..size * size {
+        let Some(k) = islands.island(texel) else {
+            continue;
+        };
+        if confidence[texel] > 0.0 || inner[texel] <= 0.5 {
+            continue;
+        }
+        let (seen, rig_seen) = sums[k];
+        let (seen, rig_seen) = (seen.iter().sum::<f64>(), rig_seen.iter().sum::<f64>());
+        // One gain for all channels: the portrait's light, not its hue, on the rig's colours.
+        let gain = if rig_seen > 1e-6 {
+            (seen / rig_seen).clamp(0.4, 1.25) as f32
+        } else {
+            1.0
+        };
+        for c in 0..3 {
+            rgb[texel][c] = (albedo[texel][c] * gain).min(1.0);
+        }
+        weight[texel] = INNER_TRUST;
+    }
+    weight
 }
 
 /// Texels the portrait saw less well than their mirror twins (the point at −x on the

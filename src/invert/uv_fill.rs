@@ -45,7 +45,10 @@ impl Islands {
                 *numbering.entry(r).or_insert(next)
             })
             .collect();
+        // Where faces overlap in UV (the fan around an eyeball's back pole, whose corners lie
+        // on the disc's rim, spans its middle), the smallest face is the one mapped there.
         let mut cover = vec![None; size * size];
+        let mut cover_area = vec![f64::INFINITY; size * size];
         for (face, t) in rig.uv_faces.iter().enumerate() {
             let corners = t.map(|i| {
                 let [u, v] = rig.uvs[i as usize];
@@ -54,8 +57,13 @@ impl Islands {
                     (1.0 - f64::from(v)) * size as f64,
                 ]
             });
+            let [a, b, c] = corners;
+            let area = ((b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1])).abs();
             for_each_pixel(corners, size, |texel, bary| {
-                cover[texel] = Some((face, bary))
+                if area <= cover_area[texel] {
+                    cover_area[texel] = area;
+                    cover[texel] = Some((face, bary));
+                }
             });
         }
         Self {
@@ -72,6 +80,11 @@ impl Islands {
             .iter()
             .enumerate()
             .filter_map(|(texel, c)| c.map(|(face, bary)| (texel, face, bary)))
+    }
+
+    /// How many islands the atlas has.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     /// The island of a texel, or `None` between islands.

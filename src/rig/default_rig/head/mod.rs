@@ -10,7 +10,7 @@
 //! landmarks and paint a colour texture (`paint`). Values stored as f16 are rounded here,
 //! so the committed file holds exactly what `build` returns.
 
-mod atlas;
+pub(crate) mod atlas;
 mod eyes;
 mod jaw;
 pub mod mesh;
