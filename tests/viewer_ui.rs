@@ -646,28 +646,8 @@ fn a_video_drives_the_avatar_from_the_panel() {
     let _serial = common::one_heavy_test_at_a_time();
     let dir = std::env::temp_dir().join(format!("neuralhead-ui-drive-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let video = |name: &str, frames: usize| {
-        let path = dir.join(name);
-        let made = std::process::Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-y",
-                "-loop",
-                "1",
-                "-i",
-                "assets/astronaut.png",
-                "-vf",
-            ])
-            .arg("scale=320:320,format=yuv420p")
-            .args(["-r", "10", "-frames:v", &frames.to_string()])
-            .arg(&path)
-            .status()
-            .expect("ffmpeg on the PATH (the drive tests need it)");
-        assert!(made.success());
-        path
-    };
-    let (short, long) = (video("short.mp4", 3), video("long.mp4", 200));
+    let short = face_video(&dir.join("short.mp4"), 320, 3);
+    let long = face_video(&dir.join("long.mp4"), 320, 200);
     let mut harness = harness();
     settle(&mut harness);
 
@@ -723,24 +703,7 @@ fn a_live_source_drives_the_avatar_until_it_ends() {
     let _serial = common::one_heavy_test_at_a_time();
     let dir = std::env::temp_dir().join(format!("neuralhead-ui-live-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let video = dir.join("live.mp4");
-    let made = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-loop",
-            "1",
-            "-i",
-            "assets/astronaut.png",
-            "-vf",
-        ])
-        .arg("scale=480:480,format=yuv420p")
-        .args(["-r", "10", "-frames:v", "20"])
-        .arg(&video)
-        .status()
-        .expect("ffmpeg on the PATH");
-    assert!(made.success());
+    let video = face_video(&dir.join("live.mp4"), 480, 20);
     let mut harness = harness();
     settle(&mut harness);
 
@@ -771,4 +734,26 @@ fn a_live_source_drives_the_avatar_until_it_ends() {
         "the tracked face set the sliders"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A still of the astronaut as a 10 frames/s MP4 of `frames` frames, `side` pixels square.
+fn face_video(path: &std::path::Path, side: u32, frames: usize) -> std::path::PathBuf {
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-loop",
+            "1",
+            "-i",
+            "assets/astronaut.png",
+            "-vf",
+        ])
+        .arg(format!("scale={side}:{side},format=yuv420p"))
+        .args(["-r", "10", "-frames:v", &frames.to_string()])
+        .arg(path)
+        .status()
+        .expect("ffmpeg on the PATH (the drive tests need it)");
+    assert!(made.success());
+    path.to_path_buf()
 }

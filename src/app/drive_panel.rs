@@ -122,7 +122,8 @@ impl Tracking {
     }
 }
 
-fn thumbnail(image: &image::RgbImage) -> egui::ColorImage {
+/// A frame at the inset's size.
+pub(super) fn thumbnail(image: &image::RgbImage) -> egui::ColorImage {
     let small = image::imageops::thumbnail(
         image,
         INSET_SIDE,
@@ -143,6 +144,19 @@ impl super::viewer::ViewerApp {
             .map(|inset| inset.frames.kept.len())
     }
 
+    /// Driving fits the default head rig; on another rig it says so and returns false.
+    pub(super) fn can_drive(&mut self) -> bool {
+        let can = self.rig.kind == RigKind::Default;
+        if !can {
+            self.message = Some((
+                true,
+                "driving works on the default head rig: open an avatar of the default rig first"
+                    .into(),
+            ));
+        }
+        can
+    }
+
     /// Whether a video is being tracked.
     pub fn tracking_video(&self) -> bool {
         self.drive.running.is_some()
@@ -150,12 +164,7 @@ impl super::viewer::ViewerApp {
 
     /// Starts tracking `video` (the panel's button, or a video dropped on the window).
     pub fn drive_from_video(&mut self, video: PathBuf, ctx: &egui::Context) {
-        if self.rig.kind != RigKind::Default {
-            self.message = Some((
-                true,
-                "driving works on the default head rig: open an avatar of the default rig first"
-                    .into(),
-            ));
+        if !self.can_drive() {
             return;
         }
         if self.tracking_video() {

@@ -12,12 +12,11 @@ use std::time::Instant;
 use crate::drive::camera::{Camera, LiveFrames, cameras};
 use crate::drive::track::{TrackSettings, Tracked};
 use crate::drive::track_live;
+use crate::rig::RigParams;
 use crate::rig::sequence::HeadPose;
-use crate::rig::{RigKind, RigParams};
 
 /// The rate the smoothing assumes for a live source (tracking's own pace in release).
 const LIVE_FPS: f64 = 15.0;
-const INSET_SIDE: u32 = 160;
 
 #[derive(Default)]
 pub struct WebcamState {
@@ -60,15 +59,7 @@ impl Live {
                 TrackSettings::default(),
                 LIVE_FPS,
                 |tracked, image| {
-                    let small = image::imageops::thumbnail(
-                        image,
-                        INSET_SIDE,
-                        INSET_SIDE * image.height() / image.width().max(1),
-                    );
-                    let thumbnail = egui::ColorImage::from_rgb(
-                        [small.width() as usize, small.height() as usize],
-                        small.as_raw(),
-                    );
+                    let thumbnail = super::drive_panel::thumbnail(image);
                     let sent = sender.send(Update::Frame(Box::new((tracked.clone(), thumbnail))));
                     ctx.request_repaint();
                     sent.is_ok() && !stopping.load(Ordering::Relaxed)
@@ -111,12 +102,7 @@ impl super::viewer::ViewerApp {
 
     /// Drives the avatar from `frames` (a camera, or a video read live).
     pub fn drive_live(&mut self, frames: LiveFrames, name: String, ctx: &egui::Context) {
-        if self.rig.kind != RigKind::Default {
-            self.message = Some((
-                true,
-                "driving works on the default head rig: open an avatar of the default rig first"
-                    .into(),
-            ));
+        if !self.can_drive() {
             return;
         }
         self.stop_live();
