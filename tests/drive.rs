@@ -138,12 +138,14 @@ fn record_video(dir: &Path, truth: &Truth) -> PathBuf {
     out.join("recording.mp4")
 }
 
-/// Not yet met (issue 20), so not run by default: on the default avatar at N = 128 (debug,
-/// 2026-12-04) smile 0.990, yaw 0.990 (2.66° mean error) but jawOpen −0.397 and eyeBlink
-/// 0.457; on the avatar re-made with the front-plane mouth and eyes (the same loop with the
-/// release binary, 2026-12-04) smile 0.986, yaw 0.989 (2.83°), jawOpen −0.438, eyeBlink 0.196. The fit recovers both from the rig's own landmarks (`fit_embedded`'s tracking test);
-/// on the renders the landmark model sees the chin drop but the lips stay shut and the lids
-/// barely close (issue 19's mouth and eyes). Run it with `cargo test --test drive -- --ignored`.
+/// Not yet met (issue 20), so not run by default. On the default avatar at N = 128 (the same
+/// loop with the release binary): before the lids and jaw were read from the landmarks'
+/// openness (`drive/openness.rs`, 2026-12-04) smile 0.986, yaw 0.989 (2.83°), jawOpen
+/// −0.438, eyeBlink 0.196; with it and the lids' faster filter (2026-12-05) smile 0.975,
+/// yaw 0.989 (2.30°), jawOpen 0.864, eyeBlink 0.924. Recorded at N = 256 instead: jawOpen
+/// 0.951 but eyeBlink 0.885. The landmark model reads a quarter of the jaw's gap and a third
+/// of a blink on these renders (issue 19's mouth and eyes); the fit recovers both from the
+/// rig's own landmarks. Run it with `cargo test --test drive -- --ignored`.
 #[test]
 #[ignore = "issue 20: jawOpen and eyeBlink are not yet recovered from the default avatar's renders"]
 fn a_recorded_motion_is_recovered_by_driving() {

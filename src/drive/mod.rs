@@ -4,6 +4,7 @@
 //! timeline plays and the recorder renders.
 
 pub mod camera;
+pub mod openness;
 pub mod smooth;
 pub mod track;
 pub mod video;

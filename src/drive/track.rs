@@ -1,12 +1,14 @@
 //! Tracking a face through a video: per frame the landmarks (in the crop the last frame's
 //! landmarks give, as MediaPipe tracks; the detectors only when the face was lost), the rig's
 //! camera and expression weights fitted with the subject's identity held (fitted once, over
-//! the first frames), the weights taken relative to the subject's own neutral, and every
+//! the first frames), the lids and the jaw read from the landmarks' openness (`openness.rs`),
+//! the weights taken relative to the subject's own neutral, and every
 //! channel smoothed. Frames without a face hold the last state and are counted.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::openness::OpennessModel;
 use super::smooth::{OneEuroSettings, Smoother};
 use crate::invert::align::Crop;
 use crate::invert::face::{FaceError, FaceModels, Landmarks, Roi};
@@ -78,6 +80,8 @@ pub struct StageTimes {
 pub struct Tracker<'a> {
     models: &'a FaceModels,
     rig: &'a Rig,
+    /// Reads the lids and the jaw from the landmarks' openness (rigs that embed them).
+    openness: Option<OpennessModel>,
     settings: TrackSettings,
     /// Seconds between frames.
     dt: f64,
@@ -100,6 +104,7 @@ impl<'a> Tracker<'a> {
         Self {
             models,
             rig,
+            openness: OpennessModel::new(rig),
             settings,
             dt: 1.0 / fps,
             frame: 0,
@@ -146,6 +151,10 @@ impl<'a> Tracker<'a> {
             .collect();
         let started = Instant::now();
         let fitted = self.fit(&normalised)?;
+        let read = match &self.openness {
+            Some(openness) => openness.read(&fitted, &normalised)?,
+            None => fitted.params.clone(),
+        };
         self.times.fit += started.elapsed();
         let started = Instant::now();
         let calibrating = match self.settings.neutral {
@@ -154,9 +163,9 @@ impl<'a> Tracker<'a> {
             Neutral::Absolute => false,
         };
         if calibrating {
-            self.neutral = Some(fitted.params.expression.clone());
+            self.neutral = Some(read.expression.clone());
         }
-        let weights = self.relative(&fitted.params.expression);
+        let weights = self.relative(&read.expression);
         // The crop turns with the head in the image; the fit's roll is within the crop.
         let crop_roll = crop.x[1].atan2(crop.x[0]);
         let pose = HeadPose {
