@@ -15,8 +15,10 @@ use neuralhead::invert::fit::project;
 use neuralhead::invert::frozen_rays::FrozenRays;
 use neuralhead::invert::losses::{masked_l1, masked_psnr, masked_structure};
 use neuralhead::invert::optimise::OptimiseSettings;
+use neuralhead::invert::other_views::{OtherView, textured_target};
 use neuralhead::invert::run::{Method, Prepared, invert};
 use neuralhead::invert::target::face_mask;
+use neuralhead::invert::unwrap::Unwrapped;
 use neuralhead::render::camera::OrbitCamera;
 use neuralhead::render::rays::CameraLabel;
 use neuralhead::render::triplane::PlaneProjection;
@@ -39,6 +41,9 @@ const N: usize = 128;
 const MAX_BLINK_RATIO: f64 = 0.4;
 const MIN_LIP_GAP: f64 = 0.10;
 const JAW_OPEN: f32 = 0.8;
+/// The skin's vertical-over-horizontal gradient energy at another expression stays within
+/// this share of the portrait expression's (issue 19's streak measure).
+const MAX_STREAK_CHANGE: f64 = 0.1;
 
 fn rig() -> Arc<Rig> {
     static RIG: OnceLock<Arc<Rig>> = OnceLock::new();
@@ -417,6 +422,116 @@ fn a_face_is_found_on_the_default_avatar_up_to_sixty_degrees_of_yaw() {
     assert!(missing.is_empty(), "no face found: {missing:?}");
 }
 
+/// Not yet met (issue 19), so not run by default: at other expressions the skin has the
+/// training view's texture, not streaks. The measure: inside the face (the rig's 468 points'
+/// hull, less the lips' and the eyes' hulls and 2 px about each), the energy of the vertical
+/// brightness gradient over the horizontal one, on the render over on the unwrapped portrait
+/// drawn on the same mesh (which cancels the face's own lines: what is left is the planes').
+/// The side plane's features are constant along x, so its streaks are horizontal and raise
+/// it; the top plane's are vertical and lower it. Asked: within 10 % of the portrait
+/// expression's at the same view.
+#[test]
+#[ignore = "issue 19: the skin streaks when the jaw opens"]
+fn the_default_avatar_does_not_streak_at_other_expressions() {
+    let own = default::embedded().unwrap().source.params;
+    let neutral = RigParams {
+        identity: own.identity.clone(),
+        ..Default::default()
+    };
+    let expressions = [
+        ("neutral", neutral.clone()),
+        ("jawOpen", own.clone().with_expression("jawOpen", JAW_OPEN)),
+        (
+            "smile",
+            own.clone()
+                .with_expression("mouthSmile_L", 1.0)
+                .with_expression("mouthSmile_R", 1.0),
+        ),
+        (
+            "blink",
+            neutral
+                .with_expression("eyeBlink_L", 1.0)
+                .with_expression("eyeBlink_R", 1.0),
+        ),
+    ];
+    let unwrapped = astronaut().unwrapped(&rig()).unwrap();
+    let mut failed = Vec::new();
+    for degrees in [0.0f64, -30.0, 30.0] {
+        let reference = streak_ratio(&own, degrees, &unwrapped);
+        eprintln!("yaw {degrees:+}°, own: {reference:.3} of the drawn portrait's anisotropy");
+        for (name, params) in &expressions {
+            let ratio = streak_ratio(params, degrees, &unwrapped);
+            let change = ratio / reference - 1.0;
+            eprintln!(
+                "yaw {degrees:+}°, {name}: {ratio:.3} ({:+.1} %)",
+                change * 100.0
+            );
+            if change.abs() > MAX_STREAK_CHANGE {
+                failed.push(format!("{name} at {degrees}°: {:+.1} %", change * 100.0));
+            }
+        }
+    }
+    assert!(failed.is_empty(), "streaks: {failed:?}");
+}
+
+/// The default avatar rendered with `params` turned `degrees` from the fitted camera: its
+/// vertical over horizontal brightness-gradient energy on the skin of the face, over the
+/// same of the unwrapped portrait drawn on the mesh there.
+fn streak_ratio(params: &RigParams, degrees: f64, unwrapped: &Unwrapped) -> f64 {
+    let prepared = astronaut();
+    let rig = rig();
+    let view = OtherView {
+        params: params.clone(),
+        camera: OrbitCamera {
+            yaw: prepared.fit.camera.yaw + degrees.to_radians(),
+            ..prepared.fit.camera
+        },
+    };
+    let (rgb, _) = render_default_at(params, &view.camera);
+    let (drawn, covered) = textured_target(&rig, &view, unwrapped, N).unwrap();
+    let (resolved, _) = params.resolve(&rig).unwrap();
+    let points = project(
+        &view.camera,
+        &points_on(&rig, &rig.mediapipe, &skin(&rig, &resolved).vertices),
+    );
+    let hull = |indices: &[usize]| {
+        let chosen: Vec<[f64; 2]> = indices.iter().map(|&i| points[i]).collect();
+        face_mask(&chosen, N)
+    };
+    let face = erode(&face_mask(&points, N), N, 2);
+    let features = [&LIPS[..], &RIGHT_EYE[..], &LEFT_EYE[..]].map(|ring| dilate(&hull(ring), N, 2));
+    let skin_of_face =
+        |p: usize| face[p] > 0.5 && covered[p] > 0.5 && features.iter().all(|m| m[p] < 0.5);
+    let anisotropy = |rgb: &[f32]| {
+        let brightness: Vec<f64> = (0..N * N)
+            .map(|p| (0..3).map(|c| f64::from(rgb[c * N * N + p])).sum::<f64>() / 3.0)
+            .collect();
+        let (mut vertical, mut horizontal) = (0.0, 0.0);
+        for y in 0..N - 1 {
+            for x in 0..N - 1 {
+                let p = y * N + x;
+                if skin_of_face(p) && skin_of_face(p + 1) && skin_of_face(p + N) {
+                    vertical += (brightness[p + N] - brightness[p]).powi(2);
+                    horizontal += (brightness[p + 1] - brightness[p]).powi(2);
+                }
+            }
+        }
+        vertical / horizontal
+    };
+    anisotropy(&rgb) / anisotropy(&drawn)
+}
+
+/// MediaPipe's outer lip ring and eye rings (its FACEMESH_LIPS and FACEMESH_*_EYE points).
+const LIPS: [usize; 20] = [
+    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
+];
+const RIGHT_EYE: [usize; 16] = [
+    33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
+];
+const LEFT_EYE: [usize; 16] = [
+    263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466,
+];
+
 /// Both eyes' mean aspect ratio from the landmark model's 468 points: the lids' two vertical
 /// openings over twice the corner-to-corner width (right eye 33/133, left 362/263).
 fn eye_aspect_ratio(points: &[[f64; 2]]) -> f64 {
@@ -654,4 +769,10 @@ fn erode(mask: &[f32], n: usize, r: usize) -> Vec<f32> {
             f32::from(u8::from(inside))
         })
         .collect()
+}
+
+/// The pixels of `mask` (`[n, n]`) within r (a (2r + 1)² square) of a pixel in the mask.
+fn dilate(mask: &[f32], n: usize, r: usize) -> Vec<f32> {
+    let outside: Vec<f32> = mask.iter().map(|m| 1.0 - m).collect();
+    erode(&outside, n, r).iter().map(|m| 1.0 - m).collect()
 }
