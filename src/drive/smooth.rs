@@ -28,7 +28,8 @@ impl Default for OneEuroSettings {
 /// The lids' cut-off over the other channels'. A blink closes and opens within a tenth of a
 /// second or two, and its reading moves a few tenths (the landmark model never sees a lid
 /// fully shut), too little for the speed term to open the filter: at the shared cut-off a
-/// four-frame blink came through at a third of its height.
+/// four-frame blink of 0.3 was at 60 % of its height by its second frame and still at 40 %
+/// two frames after it ended (the test below).
 const EYELID_SPEEDUP: f64 = 8.0;
 
 /// One channel's state.
